@@ -1,0 +1,116 @@
+package dev.jlight.core.backend;
+
+import dev.jlight.core.weights.DType;
+import dev.jlight.core.weights.WeightTensor;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The op set every backend implements (CPU with the Vector API, CUDA with kernels). Models are
+ * written once against it. Conventions, as llm.c's launchers: outputs first, then inputs, then
+ * parameters. Activations are F32 on the CPU (BF16 on a GPU backend); weights stay in the dtype
+ * they are stored in. Shapes are in the comments as [rows, cols]; T is the number of tokens of
+ * the step. Every op works on strided 2-D views (see {@link Tensor#rowStride()}) unless it says
+ * otherwise.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** Short name for logs: "cpu", "cuda". */
+    String name();
+
+    /** The dtype this backend computes activations in. */
+    DType activationDType();
+
+    // ---- memory -------------------------------------------------------------------------------
+
+    /**
+     * Makes a weight usable by the ops. The CPU backend wraps the mapped file's segment without
+     * copying; a GPU backend uploads it into its arena.
+     */
+    Tensor weight(WeightTensor w);
+
+    /**
+     * Rows of several weights stacked as one [sum(rows), cols] weight (fused QKV, fused gate/up),
+     * so one matmul computes all of them. All parts have the same cols and dtype. A backend may
+     * copy (GPU) or keep the parts and walk them (CPU, weights stay mapped).
+     */
+    Tensor concatRows(Tensor... parts);
+
+    /** A new dense tensor, contents undefined. */
+    Tensor allocate(DType dtype, long... shape);
+
+    /** A view of rows [from, to) of a 2-D tensor. No copy. */
+    Tensor sliceRows(Tensor t, long from, long to);
+
+    /** A view of columns [from, to) of a 2-D tensor (keeps the row stride). No copy. */
+    Tensor sliceCols(Tensor t, long from, long to);
+
+    /** Copies host memory (dense, the tensor's dtype) into a contiguous tensor. */
+    void upload(Tensor dst, MemorySegment src);
+
+    /** Copies a tensor (any rows/stride) to dense host memory in its dtype. */
+    void download(Tensor src, MemorySegment dst);
+
+    /** Allocates the paged K/V pools. */
+    KvCache allocateKvCache(KvCacheSpec spec);
+
+    // ---- ops ----------------------------------------------------------------------------------
+
+    /** out[t] = table[ids[t]] (converted to the activation dtype). out [T,H], table [V,H], ids I32 [T]. */
+    void embedding(Tensor out, Tensor table, Tensor ids);
+
+    /** out = x / sqrt(mean(x²) + eps) * weight, per row. out, x [T,H]; weight [H]. */
+    void rmsNorm(Tensor out, Tensor x, Tensor weight, float eps);
+
+    /**
+     * Fused residual add and norm: residual += x; out = rmsNorm(residual). residual, x, out [T,H].
+     * Saves one pass over the activations per sub-layer.
+     */
+    void addRmsNorm(Tensor out, Tensor residual, Tensor x, Tensor weight, float eps);
+
+    /** out = x · wᵀ. out [T,N], x [T,K], w [N,K] (HF's Linear layout). */
+    void matmul(Tensor out, Tensor x, Tensor w);
+
+    /** x[t] += bias for every row. x [T,N], bias [N]. */
+    void addBias(Tensor x, Tensor bias);
+
+    /** x += y elementwise. x, y [T,N]. */
+    void add(Tensor x, Tensor y);
+
+    /** x *= s elementwise. */
+    void scale(Tensor x, float s);
+
+    /**
+     * Rotary embedding in place on q [T, numHeads*headDim] and k [T, numKvHeads*headDim], token t
+     * at positions[t] (I32 [T]). NeoX pairing (i, i + rotaryDim/2) within each head; dimensions
+     * past rotaryDim are left alone.
+     */
+    void rope(Tensor q, Tensor k, Tensor positions, RopeSpec rope, int numHeads, int numKvHeads);
+
+    /** out = silu(gateUp[:, :I]) * gateUp[:, I:]. out [T,I], gateUp [T,2I] (fused gate/up output). */
+    void siluMul(Tensor out, Tensor gateUp);
+
+    /**
+     * Writes each token's K and V ([T, numKvHeads*headDim]) into the layer's pools at
+     * {@code meta.slotMapping()}; slot -1 skips the token.
+     */
+    void writeKv(KvCache cache, int layer, Tensor k, Tensor v, AttentionMetadata meta);
+
+    /**
+     * Causal paged attention for the whole flat batch (prefill chunks over a cached prefix and
+     * decode tokens together): out [T, numHeads*headDim], q [T, numHeads*headDim]. K/V come from
+     * the layer's pools through the block tables, so {@link #writeKv} must run first. Query head h
+     * reads KV head h / (numHeads / numKvHeads) (GQA). Softmax in f32 with the given scale.
+     */
+    void attention(Tensor out, Tensor q, KvCache cache, int layer, AttentionMetadata meta, int numHeads,
+                   float scale);
+
+    /** out[i] = x[rows[i]]. out [R,H], x [T,H], rows I32 [R]. Picks the rows that need logits. */
+    void gatherRows(Tensor out, Tensor x, Tensor rows);
+
+    /** Waits for queued work (a no-op for a synchronous backend). */
+    default void synchronize() {
+    }
+
+    @Override
+    void close();
+}

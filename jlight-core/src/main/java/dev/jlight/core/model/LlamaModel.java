@@ -1,0 +1,253 @@
+package dev.jlight.core.model;
+
+import dev.jlight.core.backend.AttentionMetadata;
+import dev.jlight.core.backend.Backend;
+import dev.jlight.core.backend.KvCache;
+import dev.jlight.core.backend.KvCacheSpec;
+import dev.jlight.core.backend.RopeSpec;
+import dev.jlight.core.backend.Tensor;
+import dev.jlight.core.config.ModelConfig;
+import dev.jlight.core.weights.DType;
+import dev.jlight.core.weights.WeightTensor;
+import dev.jlight.core.weights.Weights;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The Llama family (Llama 2, Llama 3/3.1/3.2, Mistral, and anything else with HF's
+ * LlamaForCausalLM layout): pre-norm decoder layers of GQA attention with rotary embeddings and
+ * a SwiGLU MLP. Only the math lives here; the engine supplies the flat batch and the paged cache.
+ *
+ * <p>The residual stream is updated with the fused {@code addRmsNorm}: each sub-layer's output
+ * is added to the residual by the norm that follows it (the next layer's input norm, or the
+ * final norm), so no separate add pass is made.
+ */
+public class LlamaModel implements Model {
+    /** HF weight names, relative to "model.layers.{i}.". */
+    private static final String LAYER = "model.layers.%d.";
+
+    protected final ModelConfig config;
+    protected final Backend backend;
+    private final RopeSpec rope;
+    private final Tensor embedTokens;
+    private final Tensor finalNorm;
+    private final Tensor lmHead;
+    private final List<Layer> layers;
+    private final float attentionScale;
+    private final StepBuffers buffers;
+
+    /** One decoder layer's weights. Biases are null when the config has none. */
+    record Layer(Tensor inputNorm, Tensor qkv, Tensor qBias, Tensor kBias, Tensor vBias, Tensor o,
+                 Tensor postNorm, Tensor gateUp, Tensor down) {
+    }
+
+    public LlamaModel(ModelConfig config, Weights weights, Backend backend, LoadProgress progress) {
+        this.config = config;
+        this.backend = backend;
+        this.rope = config.rope();
+        this.attentionScale = (float) (1.0 / Math.sqrt(config.headDim()));
+        int h = config.hiddenSize();
+        int v = config.vocabSize();
+        this.embedTokens = load(weights, progress, "model.embed_tokens.weight", v, h);
+        List<Layer> ls = new ArrayList<>();
+        for (int i = 0; i < config.numLayers(); i++) {
+            ls.add(loadLayer(weights, progress, i));
+        }
+        this.layers = List.copyOf(ls);
+        this.finalNorm = load(weights, progress, "model.norm.weight", h);
+        if (config.tieWordEmbeddings()) {
+            this.lmHead = embedTokens;
+        } else {
+            this.lmHead = load(weights, progress, "lm_head.weight", v, h);
+        }
+        this.buffers = new StepBuffers();
+    }
+
+    private Layer loadLayer(Weights w, LoadProgress p, int i) {
+        String pre = LAYER.formatted(i);
+        int h = config.hiddenSize();
+        int q = config.qDim();
+        int kv = config.kvDim();
+        int inter = config.intermediateSize();
+        Tensor qkv = backend.concatRows(
+                load(w, p, pre + "self_attn.q_proj.weight", q, h),
+                load(w, p, pre + "self_attn.k_proj.weight", kv, h),
+                load(w, p, pre + "self_attn.v_proj.weight", kv, h));
+        boolean bias = config.attentionBias();
+        Tensor qb = bias ? load(w, p, pre + "self_attn.q_proj.bias", q) : null;
+        Tensor kb = bias ? load(w, p, pre + "self_attn.k_proj.bias", kv) : null;
+        Tensor vb = bias ? load(w, p, pre + "self_attn.v_proj.bias", kv) : null;
+        Tensor gateUp = backend.concatRows(
+                load(w, p, pre + "mlp.gate_proj.weight", inter, h),
+                load(w, p, pre + "mlp.up_proj.weight", inter, h));
+        return new Layer(
+                load(w, p, pre + "input_layernorm.weight", h),
+                qkv, qb, kb, vb,
+                load(w, p, pre + "self_attn.o_proj.weight", h, q),
+                load(w, p, pre + "post_attention_layernorm.weight", h),
+                gateUp,
+                load(w, p, pre + "mlp.down_proj.weight", h, inter));
+    }
+
+    protected Tensor load(Weights w, LoadProgress progress, String name, long... shape) {
+        WeightTensor t = w.require(name, shape);
+        Tensor out = backend.weight(t);
+        progress.loaded(t.data().byteSize());
+        return out;
+    }
+
+    @Override
+    public ModelConfig config() {
+        return config;
+    }
+
+    @Override
+    public Backend backend() {
+        return backend;
+    }
+
+    @Override
+    public int vocabSize() {
+        return config.vocabSize();
+    }
+
+    @Override
+    public KvCacheSpec kvCacheSpec(int numBlocks, int blockSize) {
+        DType kvType = backend.activationDType() == DType.F32 ? DType.F32 : DType.BF16;
+        return new KvCacheSpec(config.numLayers(), numBlocks, blockSize, config.numKvHeads(), config.headDim(), kvType);
+    }
+
+    @Override
+    public float[] forward(ForwardBatch batch, KvCache kv) {
+        int t = batch.numTokens();
+        int r = batch.logitRows().length;
+        StepBuffers.Views b = buffers.views(t, r);
+        uploadInts(b.ids(), batch.tokenIds());
+        uploadInts(b.positions(), batch.positions());
+        uploadInts(b.logitRows(), batch.logitRows());
+        AttentionMetadata meta = batch.attention();
+
+        backend.embedding(b.residual(), embedTokens, b.ids());
+        Tensor pendingDelta = null; // sub-layer output not yet added to the residual
+        for (int i = 0; i < layers.size(); i++) {
+            Layer layer = layers.get(i);
+            normInto(b, pendingDelta, layer.inputNorm());
+            attention(b, layer, i, kv, meta);
+            backend.addRmsNorm(b.normed(), b.residual(), b.delta(), layer.postNorm(), (float) config.rmsNormEps());
+            mlp(b, layer);
+            pendingDelta = b.delta();
+        }
+        normInto(b, pendingDelta, finalNorm);
+        if (r == 0) {
+            return new float[0];
+        }
+        backend.gatherRows(b.selected(), b.normed(), b.logitRows());
+        backend.matmul(b.logits(), b.selected(), lmHead);
+        postProcessLogits(b.logits());
+        float[] out = new float[r * config.vocabSize()];
+        backend.download(b.logits(), MemorySegment.ofArray(out));
+        return out;
+    }
+
+    /** normed = norm(residual (+= pending delta)). */
+    private void normInto(StepBuffers.Views b, Tensor pendingDelta, Tensor weight) {
+        float eps = (float) config.rmsNormEps();
+        if (pendingDelta == null) {
+            backend.rmsNorm(b.normed(), b.residual(), weight, eps);
+        } else {
+            backend.addRmsNorm(b.normed(), b.residual(), pendingDelta, weight, eps);
+        }
+    }
+
+    private void attention(StepBuffers.Views b, Layer layer, int index, KvCache kv, AttentionMetadata meta) {
+        int q = config.qDim();
+        int kvd = config.kvDim();
+        backend.matmul(b.qkv(), b.normed(), layer.qkv());
+        Tensor qv = backend.sliceCols(b.qkv(), 0, q);
+        Tensor kvK = backend.sliceCols(b.qkv(), q, q + kvd);
+        Tensor kvV = backend.sliceCols(b.qkv(), q + kvd, q + 2L * kvd);
+        if (layer.qBias() != null) {
+            backend.addBias(qv, layer.qBias());
+            backend.addBias(kvK, layer.kBias());
+            backend.addBias(kvV, layer.vBias());
+        }
+        backend.rope(qv, kvK, b.positions(), rope, config.numHeads(), config.numKvHeads());
+        backend.writeKv(kv, index, kvK, kvV, meta);
+        backend.attention(b.attnOut(), qv, kv, index, meta, config.numHeads(), attentionScale);
+        backend.matmul(b.delta(), b.attnOut(), layer.o());
+    }
+
+    private void mlp(StepBuffers.Views b, Layer layer) {
+        backend.matmul(b.gateUp(), b.normed(), layer.gateUp());
+        backend.siluMul(b.act(), b.gateUp());
+        backend.matmul(b.delta(), b.act(), layer.down());
+    }
+
+    /** Hook for architectures that scale logits (MiniCPM). */
+    protected void postProcessLogits(Tensor logits) {
+    }
+
+    private void uploadInts(Tensor dst, int[] values) {
+        if (values.length > 0) {
+            backend.upload(dst, MemorySegment.ofArray(values));
+        }
+    }
+
+    @Override
+    public void close() {
+        buffers.close();
+    }
+
+    /**
+     * Activation buffers sized for the largest step seen so far, grown (never per step) when a
+     * bigger batch arrives; each step uses row views of them.
+     */
+    private final class StepBuffers implements AutoCloseable {
+        /** Index tensors are [n, 1] I32 so row views apply to them as to activations. */
+        record Views(Tensor ids, Tensor positions, Tensor logitRows, Tensor residual, Tensor normed, Tensor qkv,
+                     Tensor attnOut, Tensor delta, Tensor gateUp, Tensor act, Tensor selected, Tensor logits) {
+        }
+
+        private int capTokens;
+        private int capRows;
+        private Views full;
+
+        Views views(int tokens, int rows) {
+            if (tokens > capTokens || rows > capRows || full == null) {
+                // grow geometrically so a slowly rising batch size reallocates O(log n) times
+                capTokens = Math.max(tokens, Math.max(16, 2 * capTokens));
+                capRows = Math.max(rows, Math.max(1, 2 * capRows));
+                full = allocate(capTokens, capRows);
+            }
+            return new Views(
+                    rowsOf(full.ids(), tokens), rowsOf(full.positions(), tokens), rowsOf(full.logitRows(), rows),
+                    rowsOf(full.residual(), tokens), rowsOf(full.normed(), tokens), rowsOf(full.qkv(), tokens),
+                    rowsOf(full.attnOut(), tokens), rowsOf(full.delta(), tokens), rowsOf(full.gateUp(), tokens),
+                    rowsOf(full.act(), tokens), rowsOf(full.selected(), rows), rowsOf(full.logits(), rows));
+        }
+
+        private Tensor rowsOf(Tensor t, int n) {
+            return backend.sliceRows(t, 0, n);
+        }
+
+        private Views allocate(int t, int r) {
+            DType act = backend.activationDType();
+            int h = config.hiddenSize();
+            int inter = config.intermediateSize();
+            return new Views(
+                    backend.allocate(DType.I32, t, 1), backend.allocate(DType.I32, t, 1), backend.allocate(DType.I32, r, 1),
+                    backend.allocate(act, t, h), backend.allocate(act, t, h),
+                    backend.allocate(act, t, config.qDim() + 2L * config.kvDim()),
+                    backend.allocate(act, t, config.qDim()), backend.allocate(act, t, h),
+                    backend.allocate(act, t, 2L * inter), backend.allocate(act, t, inter),
+                    backend.allocate(act, r, h), backend.allocate(DType.F32, r, config.vocabSize()));
+        }
+
+        @Override
+        public void close() {
+            full = null;
+        }
+    }
+
+}

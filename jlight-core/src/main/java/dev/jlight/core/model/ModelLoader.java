@@ -1,0 +1,41 @@
+package dev.jlight.core.model;
+
+import dev.jlight.core.JLightException;
+import dev.jlight.core.backend.Backend;
+import dev.jlight.core.config.ModelConfig;
+import dev.jlight.core.weights.Weights;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Picks the architecture for a config's model_type and builds the model on a backend. */
+public final class ModelLoader {
+    @FunctionalInterface
+    interface Factory {
+        Model create(ModelConfig config, Weights weights, Backend backend, LoadProgress progress);
+    }
+
+    /** model_type → architecture. One entry per supported family; sorted for the error message. */
+    private static final Map<String, Factory> ARCHITECTURES = new TreeMap<>(Map.of(
+            "llama", LlamaModel::new,
+            "mistral", LlamaModel::new));
+
+    private ModelLoader() {
+    }
+
+    public static boolean supports(String modelType) {
+        return ARCHITECTURES.containsKey(modelType);
+    }
+
+    public static java.util.Set<String> supportedTypes() {
+        return ARCHITECTURES.keySet();
+    }
+
+    public static Model load(ModelConfig config, Weights weights, Backend backend, LoadProgress progress) {
+        Factory f = ARCHITECTURES.get(config.modelType());
+        if (f == null) {
+            throw JLightException.inFile(config.file(), "model_type '" + config.modelType()
+                    + "' is not supported (supported: " + String.join(", ", ARCHITECTURES.keySet()) + ")");
+        }
+        return f.create(config, weights, backend, progress);
+    }
+}

@@ -31,11 +31,15 @@ public final class ModelLoader {
     }
 
     public static Model load(ModelConfig config, Weights weights, Backend backend, LoadProgress progress) {
-        Factory f = ARCHITECTURES.get(config.modelType());
-        if (f == null) {
+        checkSupported(config);
+        return ARCHITECTURES.get(config.modelType()).create(config, weights, backend, progress);
+    }
+
+    /** An unsupported model_type is an error that lists the supported ones. */
+    public static void checkSupported(ModelConfig config) {
+        if (!ARCHITECTURES.containsKey(config.modelType())) {
             throw JLightException.inFile(config.file(), "model_type '" + config.modelType()
                     + "' is not supported (supported: " + String.join(", ", ARCHITECTURES.keySet()) + ")");
         }
-        return f.create(config, weights, backend, progress);
     }
 }

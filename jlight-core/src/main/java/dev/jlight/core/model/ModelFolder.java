@@ -52,6 +52,17 @@ public final class ModelFolder {
         };
     }
 
+    /** Bytes the weights will take: the safetensors files, or the config's shapes for dummy weights. */
+    public static long weightBytes(Path folder, ModelConfig c, LoadFormat format) {
+        if (format != LoadFormat.DUMMY) {
+            return SafetensorsWeights.filesOf(folder).stream().mapToLong(SafetensorsWeights::sizeOf).sum();
+        }
+        long h = c.hiddenSize();
+        long perLayer = h * (c.qDim() + 2L * c.kvDim()) + (long) c.qDim() * h + 3L * h * c.intermediateSize() + 2 * h;
+        long params = (long) c.vocabSize() * h * (c.tieWordEmbeddings() ? 1 : 2) + c.numLayers() * perLayer + h;
+        return params * configDType(c).bytes();
+    }
+
     /** Loads config, weights and model; the model keeps the weights open until closed. */
     public static Model load(Path folder, LoadFormat format, Backend backend, LoadProgress progress) {
         ModelConfig config = ModelConfig.load(folder);

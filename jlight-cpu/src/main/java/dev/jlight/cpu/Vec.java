@@ -1,0 +1,104 @@
+package dev.jlight.cpu;
+
+import dev.jlight.core.weights.DType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Loads and stores of the float dtypes, scalar and as {@link FloatVector}s of the preferred
+ * species. BF16 and F16 are widened one vector at a time in registers (never a copy of a
+ * matrix): bf16 is the upper half of an f32, so a sign-extended short shifted left by 16 is the
+ * f32 bit pattern; f16 is rebuilt with integer ops (exponent rebias by a multiply by 2^112, which
+ * also handles subnormals exactly; Inf/NaN patched in).
+ */
+final class Vec {
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    /** As many shorts as F has floats. */
+    static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(F.vectorBitSize() / 2));
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+
+    private static final float F16_SCALE = 0x1p112f;
+
+    private Vec() {
+    }
+
+    // ---- vector loads at a byte offset ----------------------------------------------------------
+
+    static FloatVector f32(MemorySegment s, long byteOff) {
+        return FloatVector.fromMemorySegment(F, s, byteOff, LE);
+    }
+
+    static FloatVector bf16(MemorySegment s, long byteOff) {
+        return ShortVector.fromMemorySegment(S, s, byteOff, LE)
+                .convertShape(VectorOperators.S2I, I, 0)
+                .lanewise(VectorOperators.LSHL, 16)
+                .reinterpretAsFloats();
+    }
+
+    static FloatVector f16(MemorySegment s, long byteOff) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, s, byteOff, LE)
+                .convertShape(VectorOperators.S2I, I, 0);
+        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+        IntVector em = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
+        FloatVector mag = em.reinterpretAsFloats().mul(F16_SCALE);
+        VectorMask<Integer> special = em.compare(VectorOperators.GE, 0x7c00 << 13);
+        IntVector bits = mag.reinterpretAsInts().blend(em.or(0x7f800000), special);
+        return bits.or(sign).reinterpretAsFloats();
+    }
+
+    /** A vector of F.length() elements starting at element {@code index}, widened to f32. */
+    static FloatVector loadVec(DType dt, MemorySegment s, long index) {
+        return switch (dt) {
+            case F32 -> f32(s, index * 4);
+            case BF16 -> bf16(s, index * 2);
+            case F16 -> f16(s, index * 2);
+            default -> throw new IllegalArgumentException("not a float dtype: " + dt);
+        };
+    }
+
+    // ---- scalar ---------------------------------------------------------------------------------
+
+    static float load(DType dt, MemorySegment s, long index) {
+        return switch (dt) {
+            case F32 -> s.get(FLOAT, index * 4);
+            case BF16 -> DType.bf16ToFloat(s.get(SHORT, index * 2));
+            case F16 -> Float.float16ToFloat(s.get(SHORT, index * 2));
+            default -> throw new IllegalArgumentException("not a float dtype: " + dt);
+        };
+    }
+
+    static void store(DType dt, MemorySegment s, long index, float v) {
+        switch (dt) {
+            case F32 -> s.set(FLOAT, index * 4, v);
+            case BF16 -> s.set(SHORT, index * 2, DType.floatToBf16(v));
+            case F16 -> s.set(SHORT, index * 2, Float.floatToFloat16(v));
+            default -> throw new IllegalArgumentException("not a float dtype: " + dt);
+        }
+    }
+
+    static float getF(MemorySegment s, long index) {
+        return s.get(FLOAT, index * 4);
+    }
+
+    static void setF(MemorySegment s, long index, float v) {
+        s.set(FLOAT, index * 4, v);
+    }
+
+    static int getI(MemorySegment s, long index) {
+        return s.get(INT, index * 4);
+    }
+}

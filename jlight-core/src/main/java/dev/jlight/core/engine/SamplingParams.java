@@ -178,7 +178,7 @@ public record SamplingParams(
         public Builder maxTokens(Integer v) { maxTokens = v; return this; }
         public Builder minTokens(int v) { minTokens = v; return this; }
         public Builder stop(List<String> v) { stop = v; return this; }
-        public Builder stop(String... v) { stop = List.of(v); return this; }
+        public Builder stop(String... v) { stop = java.util.Arrays.asList(v); return this; }
         public Builder stopTokenIds(Set<Integer> v) { stopTokenIds = v; return this; }
         public Builder ignoreEos(boolean v) { ignoreEos = v; return this; }
         public Builder logprobs(Integer v) { logprobs = v; return this; }

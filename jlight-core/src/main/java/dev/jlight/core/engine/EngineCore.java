@@ -107,6 +107,22 @@ public final class EngineCore {
         return true;
     }
 
+    /** Aborts every live request (shutdown). */
+    public void abortAll() {
+        for (String id : liveRequests()) {
+            abort(id);
+        }
+    }
+
+    /** Fails every live request without touching the (possibly broken) state: after an engine bug. */
+    void failAll(Throwable error) {
+        for (RequestState state : java.util.List.copyOf(requests.values())) {
+            requests.remove(state.requestId);
+            state.sink.fail(error);
+        }
+        choices.clear();
+    }
+
     public boolean hasWork() {
         return scheduler.hasUnfinished();
     }
@@ -226,8 +242,8 @@ public final class EngineCore {
     }
 
     /** Ids of the live requests, in admission order. */
-    public Set<String> liveRequests() {
-        return Set.copyOf(requests.keySet());
+    public java.util.List<String> liveRequests() {
+        return java.util.List.copyOf(requests.keySet());
     }
 
     /** Throws when any bookkeeping disagrees (tests call it after every operation). */

@@ -24,6 +24,8 @@ final class FakeModel implements Model {
     int maxBatchTokens;
     /** Throw from forward when a batch contains this token id (-1: never). */
     volatile int failOnToken = -1;
+    /** Sleep this long in each forward (to let other threads act mid-request). */
+    volatile long delayMillis;
 
     FakeModel(int vocab) {
         this.vocab = vocab;
@@ -48,6 +50,13 @@ final class FakeModel implements Model {
         FakeKvCache cache = (FakeKvCache) kv;
         AttentionMetadata m = batch.attention();
         int bs = m.blockSize();
+        if (delayMillis > 0) {
+            try {
+                Thread.sleep(delayMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         for (int t : batch.tokenIds()) {
             if (t == failOnToken) {
                 throw new IllegalStateException("injected failure on token " + t);

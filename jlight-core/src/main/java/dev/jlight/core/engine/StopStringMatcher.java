@@ -5,8 +5,8 @@ import java.util.List;
 /**
  * Finds stop strings in a sequence's growing text and decides how much text is safe to send:
  * the longest tail that could still begin a stop string is held back, so a stop string split
- * over several tokens never leaks into the output. An occurrence can only start in the held
- * text, so each search starts where the released text ends.
+ * over several tokens never leaks into the output. Only the held text is kept: an occurrence
+ * cannot start in text already sent, because any such start would have been held.
  */
 final class StopStringMatcher {
     /** Text to send now, and the stop string that ended the sequence (null when none did). */
@@ -16,8 +16,7 @@ final class StopStringMatcher {
     private final List<String> stops;
     private final boolean includeStop;
     private final int maxHold;
-    private final StringBuilder text = new StringBuilder();
-    private int released;
+    private final StringBuilder held = new StringBuilder();
 
     StopStringMatcher(List<String> stops, boolean includeStopInOutput) {
         this.stops = stops;
@@ -34,52 +33,43 @@ final class StopStringMatcher {
      * but possible beginnings are still held, so a stop string completed later is still found.
      */
     Result append(String delta, boolean active) {
-        text.append(delta);
+        held.append(delta);
         if (stops.isEmpty()) {
-            return new Result(releaseTo(text.length()), null);
+            return new Result(release(held.length()), null);
         }
         if (active) {
             int best = -1;
             String bestStop = null;
             for (String s : stops) {
-                int at = text.indexOf(s, released);
+                int at = held.indexOf(s);
                 if (at >= 0 && (best < 0 || at < best)) {
                     best = at;
                     bestStop = s;
                 }
             }
             if (bestStop != null) {
-                String out = releaseTo(includeStop ? best + bestStop.length() : best);
-                released = text.length();
+                String out = held.substring(0, includeStop ? best + bestStop.length() : best);
+                held.setLength(0);
                 return new Result(out, bestStop);
             }
         }
-        return new Result(releaseTo(text.length() - heldTail()), null);
+        return new Result(release(held.length() - heldTail()), null);
     }
 
     /** Everything not yet sent (the sequence ended some other way). */
     String releaseAll() {
-        return releaseTo(text.length());
+        return release(held.length());
     }
 
-    /** The full text generated so far, including held text. */
-    String text() {
-        return text.toString();
-    }
-
-    private String releaseTo(int end) {
-        if (end <= released) {
-            return "";
-        }
-        String out = text.substring(released, end);
-        released = end;
+    private String release(int end) {
+        String out = held.substring(0, end);
+        held.delete(0, end);
         return out;
     }
 
-    /** Length of the longest unreleased tail that is a proper prefix of some stop string. */
+    /** Length of the longest tail that is a proper prefix of some stop string. */
     private int heldTail() {
-        int limit = Math.min(maxHold, text.length() - released);
-        for (int k = limit; k > 0; k--) {
+        for (int k = Math.min(maxHold, held.length()); k > 0; k--) {
             for (String s : stops) {
                 if (k < s.length() && tailStartsWith(k, s)) {
                     return k;
@@ -90,9 +80,9 @@ final class StopStringMatcher {
     }
 
     private boolean tailStartsWith(int k, String s) {
-        int from = text.length() - k;
+        int from = held.length() - k;
         for (int i = 0; i < k; i++) {
-            if (text.charAt(from + i) != s.charAt(i)) {
+            if (held.charAt(from + i) != s.charAt(i)) {
                 return false;
             }
         }

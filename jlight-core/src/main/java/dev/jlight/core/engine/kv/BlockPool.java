@@ -39,6 +39,11 @@ public final class BlockPool {
         return (int) Math.min(n, Integer.MAX_VALUE);
     }
 
+    /** The same from a KV cache spec (any block count; its block size and shape give the bytes per block). */
+    public static int numBlocks(long budgetBytes, dev.jlight.core.backend.KvCacheSpec spec) {
+        return numBlocks(budgetBytes, spec.bytesPerBlock());
+    }
+
     public int numBlocks() {
         return blocks.length;
     }

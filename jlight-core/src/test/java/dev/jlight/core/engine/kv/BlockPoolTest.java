@@ -25,6 +25,10 @@ class BlockPoolTest {
         assertEquals(0, BlockPool.numBlocks(-5, 1000));
         assertEquals(Integer.MAX_VALUE, BlockPool.numBlocks(Long.MAX_VALUE, 1));
         assertThrows(IllegalArgumentException.class, () -> BlockPool.numBlocks(100, 0));
+        // 2 layers x (K+V) x 4 kv heads x 64 dims x 2 bytes x 16 tokens = 32 KiB per block.
+        var spec = new dev.jlight.core.backend.KvCacheSpec(2, 1, 16, 4, 64, dev.jlight.core.weights.DType.BF16);
+        assertEquals(32768, spec.bytesPerBlock());
+        assertEquals(32, BlockPool.numBlocks(1L << 20, spec));
     }
 
     @Test

@@ -71,18 +71,19 @@ public final class EngineCore {
         SamplingParams p = req.params();
         RequestState state = new RequestState(req.requestId(), req.promptTokenIds().length, sink, arrivalEpochMillis,
                 arrivalNanos);
-        for (int i = 0; i < p.n(); i++) {
+        for (int i = 0; i < p.n(); i++) {      // first build everything that may throw (the decoder factory)
             SplittableRandom rng = p.seed() == null ? seeds.split() : new SplittableRandom(p.seed() + i);
             Sequence seq = new Sequence(nextSeqId++, req.promptTokenIds(), p, maxTokens, rng);
-            ChoiceState c = new ChoiceState(state, seq, i,
-                    decoders.create(req.promptTokenIds(), p.skipSpecialTokens()), eos);
-            state.choices.add(c);
-            choices.put(seq.seqId(), c);
+            state.choices.add(new ChoiceState(state, seq, i,
+                    decoders.create(req.promptTokenIds(), p.skipSpecialTokens()), eos));
+        }
+        for (ChoiceState c : state.choices) {
+            choices.put(c.seq.seqId(), c);
             // With prefix caching, siblings wait until the first choice has computed the prompt.
-            if (i == 0 || !options.enablePrefixCaching()) {
-                scheduler.add(seq);
+            if (c.index == 0 || !options.enablePrefixCaching()) {
+                scheduler.add(c.seq);
             } else {
-                state.held.add(seq);
+                state.held.add(c.seq);
             }
         }
         requests.put(req.requestId(), state);
@@ -159,9 +160,17 @@ public final class EngineCore {
                 continue;
             }
             ChoiceState c = choices.get(sc.seqId());
-            SampledToken t = sampler.sample(logits, row++ * vocab, c.seq);
-            onSampled(c, t, now);
-            touched.add(c.request);
+            int offset = row++ * vocab;
+            if (c == null) {
+                continue;                       // its request failed earlier in this loop
+            }
+            try {
+                onSampled(c, sampler.sample(logits, offset, c.seq), now);
+                touched.add(c.request);
+            } catch (RuntimeException e) {      // a sampler or text decoder bug: fail this request only
+                touched.remove(c.request);
+                fail(c.request, e);
+            }
         }
         for (RequestState state : touched) {
             if (publish(state)) {
@@ -211,15 +220,19 @@ public final class EngineCore {
             hit.add(choices.get(sc.seqId()).request);
         }
         for (RequestState state : hit) {
-            for (ChoiceState c : state.choices) {
-                scheduler.finish(c.seq);
-                c.abort();
-            }
-            state.held.clear();
-            forget(state);
-            failed++;
-            state.sink.fail(e);
+            fail(state, e);
         }
+    }
+
+    private void fail(RequestState state, RuntimeException e) {
+        for (ChoiceState c : state.choices) {
+            scheduler.finish(c.seq);
+            c.abort();
+        }
+        state.held.clear();
+        forget(state);
+        failed++;
+        state.sink.fail(e);
     }
 
     private void forget(RequestState state) {

@@ -318,6 +318,32 @@ class EngineCoreTest {
     }
 
     @Test
+    void aThrowingTextDecoderFailsOnlyItsRequest() {
+        int[] prompt = Harness.prompt(4, 8);
+        List<Integer> ref = Harness.referenceGreedy(prompt, 10, true);
+        int poison = ref.get(3);
+        // Request "bad" decodes with a decoder that throws on the poison token; "good" never sees it.
+        Harness h = new Harness(64, 4, Harness.options(256, 2048, 256), (p, skip) -> java.util.Arrays.equals(p, prompt)
+                ? new FakeDecoder(t -> {
+                    if (t == poison) {
+                        throw new IllegalStateException("decoder bug");
+                    }
+                    return "x";
+                })
+                : new FakeDecoder(t -> "y"));
+        CollectingSink bad = h.submit("bad", prompt, SamplingParams.builder().temperature(0).maxTokens(10).ignoreEos(true)
+                .build());
+        CollectingSink good = h.submit("good", Harness.prompt(5, 8), SamplingParams.builder().temperature(0).maxTokens(10)
+                .ignoreEos(true).build());
+        h.runAll();
+        assertNotNull(bad.error);
+        assertTrue(good.finished());
+        assertEquals(10, good.tokens(0).size());
+        assertEquals(0.0, h.core.metrics().kvUsage());
+        assertEquals(1, h.core.metrics().requestsFailed());
+    }
+
+    @Test
     void maxTokensDefaultsToTheRestOfTheModelLength() {
         Harness h = new Harness(64, 4, Harness.options(30, 2048, 256));
         CollectingSink s = h.submit("d", Harness.prompt(1, 10), SamplingParams.builder().temperature(0).ignoreEos(true)

@@ -62,6 +62,8 @@ public final class Tokenizer implements AutoCloseable {
     private final String[] idToToken;
     private final Map<String, Integer> tokenToId;
     private final boolean[] special;
+    /** Byte tokens ({@code <0x0A>}) of a ByteFallback decoder; null when the decoder has none. */
+    private final boolean[] bytePiece;
     private final int[] prefixIds;
     private final int[] suffixIds;
     private final boolean cleanUpSpaces;
@@ -96,7 +98,38 @@ public final class Tokenizer implements AutoCloseable {
             tokenToId.put(a.content(), a.id());
             special[a.id()] = a.special();
         }
+        this.bytePiece = hasByteFallbackDecoder(p.tokenizerJson().get("decoder")) ? bytePieces(idToToken) : null;
         this.specialTokens = buildSpecialTokens(tc, generationConfig, config, chatTemplates);
+    }
+
+    private static boolean hasByteFallbackDecoder(JsonNode decoder) {
+        if (decoder == null || decoder.isNull()) {
+            return false;
+        }
+        if ("ByteFallback".equals(decoder.path("type").asText())) {
+            return true;
+        }
+        for (JsonNode d : decoder.path("decoders")) {
+            if (hasByteFallbackDecoder(d)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The tokens HF's ByteFallback decoder turns into a byte: exactly {@code <0xHH>}. */
+    private static boolean[] bytePieces(String[] idToToken) {
+        boolean[] b = new boolean[idToToken.length];
+        for (int i = 0; i < idToToken.length; i++) {
+            String t = idToToken[i];
+            b[i] = t != null && t.length() == 6 && t.startsWith("<0x") && t.endsWith(">")
+                    && isHex(t.charAt(3)) && isHex(t.charAt(4));
+        }
+        return b;
+    }
+
+    private static boolean isHex(char c) {
+        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f');
     }
 
     /**
@@ -230,6 +263,15 @@ public final class Tokenizer implements AutoCloseable {
 
     public Path folder() {
         return folder;
+    }
+
+    /**
+     * Whether id is a byte token of a ByteFallback decoder ({@code <0xE6>}). Such a decoder turns a
+     * run of consecutive byte tokens into text as a whole (and every byte of an invalid run into
+     * U+FFFD), so the text of a run is known only once the run has ended.
+     */
+    boolean isBytePiece(int id) {
+        return bytePiece != null && id >= 0 && id < bytePiece.length && bytePiece[id];
     }
 
     /** Whether the transformers LlamaTokenizer rebuild applies (SentencePiece Metaspace handling). */

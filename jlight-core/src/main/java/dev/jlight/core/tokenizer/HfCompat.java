@@ -1,12 +1,17 @@
 package dev.jlight.core.tokenizer;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.jlight.core.JLightException;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -109,7 +114,8 @@ final class HfCompat {
 
     /** The result: the JSON to load and what the Java side needs to know. */
     record Prepared(
-            ObjectNode tokenizerJson,
+            byte[] tokenizerJson,
+            JsonNode decoder,
             Mode mode,
             int[] prefixIds,
             int[] suffixIds,
@@ -122,18 +128,16 @@ final class HfCompat {
 
     /**
      * @param file tokenizer.json's path (for messages)
-     * @param tj tokenizer.json's tree; changed in place
+     * @param bytes tokenizer.json's content
      * @param tc tokenizer_config.json's tree, or an empty object
      * @param modelType config.json's model_type, or null
      * @param configTokenizerClass config.json's tokenizer_class, or null
      */
-    static Prepared prepare(Path file, ObjectNode tj, ObjectNode tc, String modelType, String configTokenizerClass) {
-        JsonNode model = tj.get("model");
-        if (model == null || !model.isObject()) {
-            throw JLightException.inFile(file, "no \"model\" object: not a HF tokenizers tokenizer.json");
-        }
+    static Prepared prepare(Path file, byte[] bytes, ObjectNode tc, String modelType, String configTokenizerClass) {
+        TokenizerJson tj = TokenizerJson.parse(file, bytes);
+        ObjectNode model = tj.model;
         String modelKind = model.path("type").asText("");
-        Map<String, Integer> vocab = readModelVocab(file, model);
+        Map<String, Integer> vocab = tj.vocab;
 
         String hubClass = text(tc.get("tokenizer_class"));
         if (hubClass == null) {
@@ -143,7 +147,7 @@ final class HfCompat {
 
         Mode mode = Mode.AS_IS;
         if ("LlamaTokenizer".equals(hubClass) && (modelType == null || !RAW_MODEL_TYPES.contains(modelType))) {
-            if (isSentencePieceStyle(tj, model)) {
+            if (isSentencePieceStyle(tj.top, model)) {
                 mode = Mode.LLAMA_SENTENCEPIECE;
             } else {
                 LOG.info("{}: tokenizer_class LlamaTokenizer over a non-SentencePiece vocabulary; loading tokenizer.json"
@@ -157,53 +161,168 @@ final class HfCompat {
         }
 
         if (mode == Mode.LLAMA_SENTENCEPIECE) {
-            rebuildAsLlama(tj, tc, model, vocab);
+            rebuildAsLlama(tj, tc);
         }
-        tj.putNull("truncation");
-        tj.putNull("padding");
+        tj.top.putNull("truncation");
+        tj.top.putNull("padding");
 
-        List<AddedToken> added = mergeAddedTokens(file, tj, tc, vocab, mode);
+        List<AddedToken> added = mergeAddedTokens(file, tj.top, tc, vocab, mode);
 
-        Map<String, Integer> contentToId = new HashMap<>(vocab);
+        Map<String, Integer> addedIds = new HashMap<>();
         for (AddedToken a : added) {
-            contentToId.put(a.content(), a.id());
+            addedIds.put(a.content(), a.id());
         }
+        java.util.function.Function<String, Integer> contentToId =
+                c -> addedIds.containsKey(c) ? addedIds.get(c) : vocab.get(c);
         List<Integer> prefix = new ArrayList<>();
         List<Integer> suffix = new ArrayList<>();
-        parsePostProcessor(file, tj.get("post_processor"), contentToId, prefix, suffix);
+        parsePostProcessor(file, tj.top.get("post_processor"), contentToId, prefix, suffix);
 
         boolean cleanUp = tc.path("clean_up_tokenization_spaces").asBoolean(false) && !"BPE".equals(modelKind);
-        return new Prepared(tj, mode, toArray(prefix), toArray(suffix), cleanUp, modelType, added, vocab);
+        return new Prepared(tj.write(), tj.top.get("decoder"), mode, toArray(prefix), toArray(suffix), cleanUp,
+                modelType, added, vocab);
     }
 
-    // ---- vocabulary -------------------------------------------------------------------------
+    /**
+     * tokenizer.json, read without building a tree of its large parts: the model's vocab is read into
+     * a map and, like the merges, passed through to the output as the original bytes.
+     */
+    static final class TokenizerJson {
+        private static final ObjectMapper JSON = new ObjectMapper();
 
-    static Map<String, Integer> readModelVocab(Path file, JsonNode model) {
-        JsonNode v = model.get("vocab");
-        Map<String, Integer> vocab = new HashMap<>();
-        if (v == null || v.isNull()) {
-            throw JLightException.inFile(file, "model has no \"vocab\"");
+        final byte[] source;
+        /** Every top-level field but "model", in order. */
+        final ObjectNode top = F.objectNode();
+        /** The model's fields but "vocab" and "merges". */
+        ObjectNode model = F.objectNode();
+        final Map<String, Integer> vocab = new HashMap<>();
+        long[] vocabSpan;
+        long[] mergesSpan;
+
+        private TokenizerJson(byte[] source) {
+            this.source = source;
         }
-        if (v.isObject()) {
-            Iterator<Map.Entry<String, JsonNode>> it = v.fields();
-            while (it.hasNext()) {
-                Map.Entry<String, JsonNode> e = it.next();
-                if (!e.getValue().canConvertToInt()) {
-                    throw JLightException.inFile(file, "model.vocab[\"" + e.getKey() + "\"] is not an integer id");
+
+        static TokenizerJson parse(Path file, byte[] bytes) {
+            TokenizerJson tj = new TokenizerJson(bytes);
+            boolean sawModel = false;
+            try (JsonParser p = JSON.createParser(bytes)) {
+                if (p.nextToken() != JsonToken.START_OBJECT) {
+                    throw JLightException.inFile(file, "not a JSON object");
                 }
-                vocab.put(e.getKey(), e.getValue().intValue());
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String name = p.currentName();
+                    JsonToken t = p.nextToken();
+                    if ("model".equals(name) && t == JsonToken.START_OBJECT) {
+                        tj.parseModel(file, p);
+                        sawModel = true;
+                    } else {
+                        tj.top.set(name, p.readValueAsTree());
+                    }
+                }
+                if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) {
+                    throw JLightException.inFile(file, "not valid JSON: trailing content");
+                }
+            } catch (IOException e) {
+                throw new JLightException(file + ": not valid JSON: " + e.getMessage(), e);
             }
-        } else if (v.isArray()) { // Unigram: [[piece, score], ...], the id is the index
-            for (int i = 0; i < v.size(); i++) {
-                JsonNode entry = v.get(i);
-                String piece = entry.isArray() ? entry.path(0).asText() : entry.asText();
-                vocab.putIfAbsent(piece, i);
+            if (!sawModel) {
+                throw JLightException.inFile(file, "no \"model\" object: not a HF tokenizers tokenizer.json");
             }
-        } else {
-            throw JLightException.inFile(file, "model.vocab is neither an object nor an array");
+            if (tj.vocabSpan == null) {
+                throw JLightException.inFile(file, "model has no \"vocab\"");
+            }
+            return tj;
         }
-        return vocab;
+
+        private void parseModel(Path file, JsonParser p) throws IOException {
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String k = p.currentName();
+                JsonToken t = p.nextToken();
+                if ("vocab".equals(k) && t == JsonToken.START_OBJECT) {
+                    long start = p.currentTokenLocation().getByteOffset();
+                    while (p.nextToken() == JsonToken.FIELD_NAME) {
+                        String token = p.currentName();
+                        if (!p.nextToken().isNumeric()) {
+                            throw JLightException.inFile(file, "model.vocab[\"" + token + "\"] is not an integer id");
+                        }
+                        vocab.put(token, p.getIntValue());
+                    }
+                    vocabSpan = new long[] {start, p.currentLocation().getByteOffset()};
+                } else if ("vocab".equals(k) && t == JsonToken.START_ARRAY) { // Unigram: [[piece, score], ...]
+                    long start = p.currentTokenLocation().getByteOffset();
+                    int id = 0;
+                    for (JsonToken e = p.nextToken(); e != JsonToken.END_ARRAY; e = p.nextToken()) {
+                        String piece;
+                        if (e == JsonToken.START_ARRAY) {
+                            p.nextToken();
+                            piece = p.getText();
+                            while (p.nextToken() != JsonToken.END_ARRAY) {
+                                p.skipChildren();
+                            }
+                        } else {
+                            piece = p.getText();
+                        }
+                        vocab.putIfAbsent(piece, id++);
+                    }
+                    vocabSpan = new long[] {start, p.currentLocation().getByteOffset()};
+                } else if ("vocab".equals(k)) {
+                    throw JLightException.inFile(file, "model.vocab is neither an object nor an array");
+                } else if ("merges".equals(k) && t == JsonToken.START_ARRAY) {
+                    long start = p.currentTokenLocation().getByteOffset();
+                    p.skipChildren();
+                    mergesSpan = new long[] {start, p.currentLocation().getByteOffset()};
+                } else {
+                    model.set(k, p.readValueAsTree());
+                }
+            }
+        }
+
+        /** The JSON DJL loads: the (changed) small parts re-serialised, vocab and merges as they were. */
+        byte[] write() {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(source.length + 4096);
+            try {
+                out.write('{');
+                boolean first = true;
+                for (Map.Entry<String, JsonNode> e : top.properties()) {
+                    first = field(out, first, e.getKey(), JSON.writeValueAsBytes(e.getValue()));
+                }
+                field(out, first, "model", null);
+                out.write('{');
+                boolean firstInModel = true;
+                for (Map.Entry<String, JsonNode> e : model.properties()) {
+                    firstInModel = field(out, firstInModel, e.getKey(), JSON.writeValueAsBytes(e.getValue()));
+                }
+                firstInModel = field(out, firstInModel, "vocab", null);
+                out.write(source, (int) vocabSpan[0], (int) (vocabSpan[1] - vocabSpan[0]));
+                field(out, firstInModel, "merges", null);
+                if (mergesSpan != null) {
+                    out.write(source, (int) mergesSpan[0], (int) (mergesSpan[1] - mergesSpan[0]));
+                } else {
+                    out.write(new byte[] {'[', ']'});
+                }
+                out.write(new byte[] {'}', '}'});
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            return out.toByteArray();
+        }
+
+        private static boolean field(ByteArrayOutputStream out, boolean first, String name, byte[] value)
+                throws IOException {
+            if (!first) {
+                out.write(',');
+            }
+            out.write(JSON.writeValueAsBytes(name));
+            out.write(':');
+            if (value != null) {
+                out.write(value);
+            }
+            return false;
+        }
     }
+
+    // ---- which class -------------------------------------------------------------------------
 
     private static boolean isSentencePieceStyle(ObjectNode tj, JsonNode model) {
         if (!"BPE".equals(model.path("type").asText())) {
@@ -223,7 +342,8 @@ final class HfCompat {
 
     // ---- the LlamaTokenizer rebuild -----------------------------------------------------------
 
-    private static void rebuildAsLlama(ObjectNode tj, ObjectNode tc, JsonNode model, Map<String, Integer> vocab) {
+    private static void rebuildAsLlama(TokenizerJson json, ObjectNode tc) {
+        ObjectNode tj = json.top;
         JsonNode aps = tc.get("add_prefix_space");
         boolean addPrefixSpace = aps == null || aps.isNull() || aps.asBoolean(true);
         // LlamaTokenizer.__init__(legacy=False) in transformers 5; _get_prepend_scheme treats a null
@@ -258,7 +378,7 @@ final class HfCompat {
         dec.set("decoders", decoders);
         tj.set("decoder", dec);
 
-        // BPE(vocab, merges, fuse_unk=True, byte_fallback=True, dropout=None); no unk token.
+        // BPE(vocab, merges, fuse_unk=True, byte_fallback=True, dropout=None); no unk token
         ObjectNode m = F.objectNode();
         m.put("type", "BPE");
         m.putNull("dropout");
@@ -268,9 +388,7 @@ final class HfCompat {
         m.put("fuse_unk", true);
         m.put("byte_fallback", true);
         m.put("ignore_merges", false);
-        m.set("vocab", model.get("vocab"));
-        m.set("merges", model.has("merges") ? model.get("merges") : F.arrayNode());
-        tj.set("model", m);
+        json.model = m; // vocab and merges follow as they were
 
         // The rebuilt tokenizer starts without added tokens; mergeAddedTokens adds the config's.
         if (tc.has("added_tokens_decoder") && tc.get("added_tokens_decoder").isObject()) {
@@ -424,7 +542,8 @@ final class HfCompat {
 
     // ---- post-processor ---------------------------------------------------------------------
 
-    private static void parsePostProcessor(Path file, JsonNode pp, Map<String, Integer> contentToId,
+    private static void parsePostProcessor(Path file, JsonNode pp,
+            java.util.function.Function<String, Integer> contentToId,
             List<Integer> prefix, List<Integer> suffix) {
         if (pp == null || pp.isNull()) {
             return;
@@ -459,8 +578,8 @@ final class HfCompat {
                     List<Integer> ids = new ArrayList<>();
                     if (spec != null && spec.has("ids")) {
                         spec.get("ids").forEach(x -> ids.add(x.intValue()));
-                    } else if (contentToId.containsKey(key)) {
-                        ids.add(contentToId.get(key));
+                    } else if (contentToId.apply(key) != null) {
+                        ids.add(contentToId.apply(key));
                     } else {
                         throw JLightException.inFile(file, "post_processor names special token \"" + key
                                 + "\" that is in neither its special_tokens nor the vocabulary");

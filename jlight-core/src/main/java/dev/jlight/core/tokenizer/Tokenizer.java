@@ -88,17 +88,16 @@ public final class Tokenizer implements AutoCloseable {
         }
         idToToken = new String[size];
         special = new boolean[size];
-        tokenToId = new HashMap<>(p.modelVocab().size() * 2);
-        for (Map.Entry<String, Integer> e : p.modelVocab().entrySet()) {
+        tokenToId = p.modelVocab(); // ours from here on
+        for (Map.Entry<String, Integer> e : tokenToId.entrySet()) {
             idToToken[e.getValue()] = e.getKey();
-            tokenToId.put(e.getKey(), e.getValue());
         }
         for (HfCompat.AddedToken a : p.addedTokens()) { // the added vocabulary wins, both ways
             idToToken[a.id()] = a.content();
             tokenToId.put(a.content(), a.id());
             special[a.id()] = a.special();
         }
-        this.bytePiece = hasByteFallbackDecoder(p.tokenizerJson().get("decoder")) ? bytePieces(idToToken) : null;
+        this.bytePiece = hasByteFallbackDecoder(p.decoder()) ? bytePieces(idToToken) : null;
         this.specialTokens = buildSpecialTokens(tc, generationConfig, config, chatTemplates);
     }
 
@@ -150,7 +149,12 @@ public final class Tokenizer implements AutoCloseable {
             throw JLightException.inFile(tjPath, "missing: JLight needs the HF tokenizers file tokenizer.json"
                     + " (a folder with only tokenizer.model or vocab files is not supported)");
         }
-        ObjectNode tj = readObject(tjPath, true);
+        byte[] tjBytes;
+        try {
+            tjBytes = Files.readAllBytes(tjPath);
+        } catch (IOException e) {
+            throw new JLightException(tjPath + ": cannot read: " + e.getMessage(), e);
+        }
         ObjectNode tc = readObject(folder.resolve("tokenizer_config.json"), false);
         JsonNode config = readObject(folder.resolve("config.json"), false);
         JsonNode genConfig = Files.isRegularFile(folder.resolve("generation_config.json"))
@@ -159,10 +163,10 @@ public final class Tokenizer implements AutoCloseable {
         String modelType = HfCompat.text(config.get("model_type"));
         String configTokClass = HfCompat.text(config.get("tokenizer_class"));
 
-        HfCompat.Prepared p = HfCompat.prepare(tjPath, tj, tc, modelType, configTokClass);
+        HfCompat.Prepared p = HfCompat.prepare(tjPath, tjBytes, tc, modelType, configTokClass);
         HuggingFaceTokenizer hf;
         try {
-            byte[] bytes = JSON.writeValueAsBytes(p.tokenizerJson());
+            byte[] bytes = p.tokenizerJson();
             Map<String, String> options = Map.of(
                     "addSpecialTokens", "false",
                     "truncation", "false",

@@ -79,6 +79,66 @@ CORPUS = [
 ]
 
 
+# The Llama-2 (SentencePiece) tokenizer under other tokenizer_config.json settings and model types:
+# (name, tokenizer_config.json changes, config.json model_type). Written to hf-reference-llama2-variants.json.
+LLAMA2_VARIANTS = [
+    ("legacy_false", {"legacy": False}, "llama"),
+    ("no_legacy_key", {"legacy": None}, "llama"),
+    ("no_prefix_space", {"add_prefix_space": False}, "llama"),
+    ("add_flags_ignored", {"add_bos_token": False, "add_eos_token": True}, "llama"),
+    ("mistral_model_type", {}, "mistral"),
+]
+
+VARIANT_TEXTS = [
+    "Hello world",
+    " Hello",
+    "  Leading",
+    "Hello <s>.",
+    " <s> x",
+    "x</s>y",
+    "<s>Hi",
+    "\n\nx",
+    "a  b   c",
+    "日本語 🤖",
+]
+
+
+def load(src, config_changes, model_type):
+    work = tempfile.mkdtemp()
+    for f in os.listdir(src):
+        shutil.copy(os.path.join(src, f), work)
+    if config_changes:
+        path = os.path.join(work, "tokenizer_config.json")
+        with open(path, encoding="utf-8") as f:
+            tc = json.load(f)
+        for k, v in config_changes.items():
+            if v is None:
+                tc.pop(k, None)
+            else:
+                tc[k] = v
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(tc, f, ensure_ascii=False)
+    with open(os.path.join(work, "config.json"), "w") as f:
+        json.dump({"model_type": model_type}, f)
+    return AutoTokenizer.from_pretrained(work)
+
+
+def items_of(tok, texts):
+    items = []
+    for text in texts:
+        ids = tok(text)["input_ids"]
+        items.append(
+            {
+                "text": text,
+                "ids": ids,
+                "ids_no_special": tok(text, add_special_tokens=False)["input_ids"],
+                "decoded": tok.decode(ids),
+                "decoded_skip": tok.decode(ids, skip_special_tokens=True),
+            }
+        )
+    return items
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.abspath(os.path.join(here, *[".."] * 8))
@@ -87,25 +147,8 @@ def main():
         if not os.path.isdir(src):
             print(f"skip {name}: {src} missing")
             continue
-        work = tempfile.mkdtemp()
-        for f in os.listdir(src):
-            shutil.copy(os.path.join(src, f), work)
-        with open(os.path.join(work, "config.json"), "w") as f:
-            json.dump({"model_type": model_type}, f)
-        tok = AutoTokenizer.from_pretrained(work)
-        items = []
-        for text in CORPUS:
-            ids = tok(text)["input_ids"]
-            ids_ns = tok(text, add_special_tokens=False)["input_ids"]
-            items.append(
-                {
-                    "text": text,
-                    "ids": ids,
-                    "ids_no_special": ids_ns,
-                    "decoded": tok.decode(ids),
-                    "decoded_skip": tok.decode(ids, skip_special_tokens=True),
-                }
-            )
+        tok = load(src, {}, model_type)
+        items = items_of(tok, CORPUS)
         n = len(tok)
         sample_ids = sorted({0, 1, 2, 3, 13, 100, 220, 271, 1000, 9906, 22557, n // 2, n - 1}
                             | {t for t in tok.all_special_ids})
@@ -133,6 +176,28 @@ def main():
             json.dump(out, f, ensure_ascii=False, indent=0)
             f.write("\n")
         print(f"{name}: {type(tok).__name__}, {len(items)} items -> {dst}")
+
+    src = os.path.join(root, ".assets", "tokenizers", "llama2")
+    if os.path.isdir(src):
+        variants = []
+        for vname, changes, model_type in LLAMA2_VARIANTS:
+            tok = load(src, changes, model_type)
+            variants.append(
+                {
+                    "name": vname,
+                    "tokenizer_config_changes": changes,
+                    "model_type": model_type,
+                    "class": type(tok).__name__,
+                    "decode_skip_special_tokens": False,
+                    "items": items_of(tok, VARIANT_TEXTS),
+                }
+            )
+        dst = os.path.join(here, "hf-reference-llama2-variants.json")
+        with open(dst, "w", encoding="utf-8") as f:
+            json.dump({"source": f"transformers {transformers.__version__}, tokenizers {tokenizers.__version__}",
+                       "variants": variants}, f, ensure_ascii=False, indent=0)
+            f.write("\n")
+        print(f"llama2 variants: {[v['class'] for v in variants]} -> {dst}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -418,7 +417,7 @@ final class HfCompat {
         JsonNode atd = tc.get("added_tokens_decoder");
         if (atd != null && atd.isObject()) {
             List<Map.Entry<Integer, JsonNode>> entries = new ArrayList<>();
-            atd.fields().forEachRemaining(e -> {
+            atd.properties().forEach(e -> {
                 try {
                     entries.add(Map.entry(Integer.parseInt(e.getKey()), e.getValue()));
                 } catch (NumberFormatException ex) {
@@ -495,9 +494,8 @@ final class HfCompat {
                 "mask_token"}) {
             addTokenText(out, tc.get(k));
         }
-        Iterator<Map.Entry<String, JsonNode>> it = tc.fields();
-        while (it.hasNext()) { // model-specific *_token strings (transformers 5 treats them as special)
-            Map.Entry<String, JsonNode> e = it.next();
+        // model-specific *_token strings (image_token, ...): special tokens in transformers 5
+        for (Map.Entry<String, JsonNode> e : tc.properties()) {
             String k = e.getKey();
             if (k.endsWith("_token") && text(e.getValue()) != null
                     && !List.of("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token",
@@ -513,7 +511,7 @@ final class HfCompat {
             if (v.isArray()) {
                 v.forEach(x -> addTokenText(out, x));
             } else if (v.isObject()) {
-                v.fields().forEachRemaining(e -> addTokenText(out, e.getValue()));
+                v.properties().forEach(e -> addTokenText(out, e.getValue()));
             }
         }
         return out;

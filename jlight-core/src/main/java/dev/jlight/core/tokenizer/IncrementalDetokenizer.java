@@ -1,5 +1,7 @@
 package dev.jlight.core.tokenizer;
 
+import dev.jlight.core.engine.TextDecoder;
+
 import java.util.Arrays;
 
 /**
@@ -22,7 +24,7 @@ import java.util.Arrays;
  * byte turns every byte of its run into U+FFFD); so a newline that is a byte token comes out with the
  * next token.
  *
- * <p>Guarantee (tested on random ids of the real tokenizers): the deltas of {@link #add} followed by
+ * <p>Guarantee (tested on random ids of the real tokenizers): the deltas of {@link #next} followed by
  * {@link #flush()} concatenate to {@code tokenizer.decode(generated, skipSpecialTokens)}; with a
  * prompt seed, to {@code decode(seed + generated)} minus {@code decode(seed)} where the latter is a
  * prefix of the former. {@code flush()} emits what is still held back at the end of generation
@@ -31,7 +33,7 @@ import java.util.Arrays;
  * <p>With {@code skipSpecialTokens}, special added tokens are left out of the window entirely, which
  * is what HF's decode does with them. Not thread-safe: one per sequence.
  */
-public final class IncrementalDetokenizer {
+public final class IncrementalDetokenizer implements TextDecoder {
 
     /** vLLM's INITIAL_INCREMENTAL_DETOKENIZATION_OFFSET: prompt tokens that seed the window. */
     public static final int PROMPT_WINDOW = 5;
@@ -75,7 +77,8 @@ public final class IncrementalDetokenizer {
     }
 
     /** Adds one generated token; returns the text it completes (often "", never null). */
-    public String add(int tokenId) {
+    @Override
+    public String next(int tokenId) {
         generated++;
         if (skipSpecialTokens && tokenizer.isSpecial(tokenId)) {
             return "";
@@ -101,6 +104,7 @@ public final class IncrementalDetokenizer {
      * Emits whatever is held back (the replacement characters of an incomplete trailing byte
      * sequence, or text still waiting on a window); call once when generation ends.
      */
+    @Override
     public String flush() {
         if (readOffset == size) {
             return "";
@@ -119,7 +123,7 @@ public final class IncrementalDetokenizer {
         return text.toString();
     }
 
-    /** How many tokens {@link #add} has been given. */
+    /** How many tokens {@link #next} has been given. */
     public int generatedTokens() {
         return generated;
     }

@@ -256,6 +256,14 @@ public final class Tokenizer implements AutoCloseable {
         return id >= 0 && id < special.length && special[id];
     }
 
+    /**
+     * A streaming detokenizer for one generated sequence, seeded with the end of its prompt: the
+     * engine's {@link dev.jlight.core.engine.TextDecoderFactory} is {@code tokenizer::newDecoder}.
+     */
+    public IncrementalDetokenizer newDecoder(int[] promptIds, boolean skipSpecialTokens) {
+        return new IncrementalDetokenizer(this, promptIds, skipSpecialTokens);
+    }
+
     public SpecialTokens specialTokens() {
         return specialTokens;
     }

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jlight.core.engine.TextDecoderFactory;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -31,7 +33,7 @@ class IncrementalDetokenizerTest {
     private static List<String> stream(IncrementalDetokenizer d, int[] ids) {
         List<String> deltas = new ArrayList<>();
         for (int id : ids) {
-            deltas.add(d.add(id));
+            deltas.add(d.next(id));
         }
         deltas.add(d.flush());
         return deltas;
@@ -118,7 +120,8 @@ class IncrementalDetokenizerTest {
         if (tok.isLlamaSentencePiece()) {
             gen = tok.encode("The answer is 42 日本 🤖.", false); // "▁The ..." : SentencePiece adds the space
         }
-        IncrementalDetokenizer d = new IncrementalDetokenizer(tok, prompt, true);
+        TextDecoderFactory engineFactory = tok::newDecoder; // how the engine is given the detokenizer
+        IncrementalDetokenizer d = (IncrementalDetokenizer) engineFactory.create(prompt, true);
         List<String> deltas = stream(d, gen);
         int[] all = concat(prompt, gen);
         String full = tok.decode(all, true);
@@ -176,7 +179,7 @@ class IncrementalDetokenizerTest {
         IncrementalDetokenizer d = new IncrementalDetokenizer(tok, false);
         StringBuilder sb = new StringBuilder();
         for (int id : ids) {
-            sb.append(d.add(id));
+            sb.append(d.next(id));
         }
         assertEquals("ok", sb.toString(), "the incomplete emoji is held back");
         String rest = d.flush();

@@ -23,7 +23,8 @@ import java.util.Set;
 /**
  * What HF transformers' {@code AutoTokenizer.from_pretrained} (version 5.18) makes of a model folder,
  * expressed as changes to its tokenizer.json, so that the Rust tokenizer that DJL runs gives the
- * same ids. Everything here was read from transformers 5.18.0 ({@code tokenization_auto.py},
+ * same ids -- except for the BOS/EOS template of Llama-class tokenizers, where JLight keeps
+ * transformers 4's (and vLLM's) behaviour (point 3). Everything here was read from transformers 5.18.0 ({@code tokenization_auto.py},
  * {@code tokenization_utils_tokenizers.py}, {@code tokenization_utils_base.py}, {@code
  * models/llama/tokenization_llama.py}) and checked against it on the real tokenizers (see
  * HfReferenceTest).
@@ -49,12 +50,15 @@ import java.util.Set;
  *       yields garbage (no ids at all for CJK text). JLight applies it only to SentencePiece-style
  *       tokenizer.json files (byte fallback or ▁ in the normalizer/pre-tokenizer/decoder) and loads
  *       the others as they are, which is what transformers does when it picks the class correctly.
- *   <li><b>Special tokens added by {@code add_special_tokens=True}.</b> When tokenizer.json exists,
- *       transformers 5 drops {@code add_bos_token}/{@code add_eos_token} from tokenizer_config.json
- *       and uses tokenizer.json's post-processor (for Llama too). So BOS/EOS come from the
- *       post-processor's template, parsed here into prefix and suffix ids (TemplateProcessing,
- *       Bert/RobertaProcessing, Sequence). (transformers 4.x's LlamaTokenizerFast instead rebuilt
- *       the template from those flags.)
+ *   <li><b>Special tokens added by {@code add_special_tokens=True}</b> (project policy, not
+ *       transformers 5.18). For tokenizer_class LlamaTokenizer(Fast) / CodeLlamaTokenizer(Fast),
+ *       JLight builds the template from tokenizer_config.json's {@code add_bos_token} (default
+ *       true) and {@code add_eos_token} (default false), as transformers 4's LlamaTokenizerFast
+ *       and so vLLM do: DeepSeek-V3's tokenizer.json has no BOS template, yet the model expects its
+ *       BOS. transformers 5.18 instead drops those two keys whenever tokenizer.json exists and uses
+ *       tokenizer.json's post-processor (so it adds no BOS for DeepSeek-V3). For every other class
+ *       the template is tokenizer.json's post-processor (TemplateProcessing, Bert/RobertaProcessing,
+ *       Sequence), which both transformers versions use.
  *   <li><b>Added tokens.</b> The tokens of tokenizer_config.json's {@code added_tokens_decoder} and
  *       its named special tokens ({@code bos_token}, ..., {@code additional_special_tokens}, {@code
  *       extra_special_tokens}, other {@code *_token} strings) that tokenizer.json lacks are added, as
@@ -100,6 +104,14 @@ final class HfCompat {
             "hyperclovax_vision_v2", "qwen2", "qwen3_5", "qwen3_5_moe", "qwen3_5_moe_text",
             "qwen4_exp");
 
+    /**
+     * Classes whose transformers 4 fast tokenizer rebuilt the post-processor from {@code
+     * add_bos_token} (default true) and {@code add_eos_token} (default false); JLight keeps that
+     * behaviour (see the class comment).
+     */
+    static final Set<String> LLAMA_FAST_CLASSES = Set.of(
+            "LlamaTokenizer", "LlamaTokenizerFast", "CodeLlamaTokenizer", "CodeLlamaTokenizerFast");
+
     /** How the tokenizer.json was turned into the one DJL loads. */
     enum Mode {
         /** tokenizer.json as it is (transformers' TokenizersBackend and most other classes). */
@@ -138,11 +150,11 @@ final class HfCompat {
         String modelKind = model.path("type").asText("");
         Map<String, Integer> vocab = tj.vocab;
 
-        String hubClass = text(tc.get("tokenizer_class"));
-        if (hubClass == null) {
-            hubClass = configTokenizerClass;
+        String rawHubClass = text(tc.get("tokenizer_class"));
+        if (rawHubClass == null) {
+            rawHubClass = configTokenizerClass;
         }
-        hubClass = hubClass == null ? null : hubClass.replaceFirst("Fast$", "");
+        String hubClass = rawHubClass == null ? null : rawHubClass.replaceFirst("Fast$", "");
 
         Mode mode = Mode.AS_IS;
         if ("LlamaTokenizer".equals(hubClass) && (modelType == null || !RAW_MODEL_TYPES.contains(modelType))) {
@@ -175,7 +187,11 @@ final class HfCompat {
                 c -> addedIds.containsKey(c) ? addedIds.get(c) : vocab.get(c);
         List<Integer> prefix = new ArrayList<>();
         List<Integer> suffix = new ArrayList<>();
-        parsePostProcessor(file, tj.top.get("post_processor"), contentToId, prefix, suffix);
+        if (rawHubClass != null && LLAMA_FAST_CLASSES.contains(rawHubClass)) {
+            llamaTemplate(file, tc, contentToId, prefix, suffix);
+        } else {
+            parsePostProcessor(file, tj.top.get("post_processor"), contentToId, prefix, suffix);
+        }
 
         boolean cleanUp = tc.path("clean_up_tokenization_spaces").asBoolean(false) && !"BPE".equals(modelKind);
         return new Prepared(tj.write(), tj.top.get("decoder"), mode, toArray(prefix), toArray(suffix), cleanUp,
@@ -539,6 +555,30 @@ final class HfCompat {
     }
 
     // ---- post-processor ---------------------------------------------------------------------
+
+    /** transformers 4's LlamaTokenizerFast.update_post_processor: "bos:0 $A:0 eos:0" by the flags. */
+    private static void llamaTemplate(Path file, ObjectNode tc,
+            java.util.function.Function<String, Integer> contentToId, List<Integer> prefix, List<Integer> suffix) {
+        boolean addBos = tc.path("add_bos_token").asBoolean(true);
+        boolean addEos = tc.path("add_eos_token").asBoolean(false);
+        String bos = text(tc.get("bos_token"));
+        String eos = text(tc.get("eos_token"));
+        Path tcFile = file.resolveSibling("tokenizer_config.json");
+        if (addBos && bos != null) {
+            Integer id = contentToId.apply(bos);
+            if (id == null) {
+                throw JLightException.inFile(tcFile, "bos_token \"" + bos + "\" is not in the vocabulary");
+            }
+            prefix.add(id);
+        }
+        if (addEos && eos != null) {
+            Integer id = contentToId.apply(eos);
+            if (id == null) {
+                throw JLightException.inFile(tcFile, "eos_token \"" + eos + "\" is not in the vocabulary");
+            }
+            suffix.add(id);
+        }
+    }
 
     private static void parsePostProcessor(Path file, JsonNode pp,
             java.util.function.Function<String, Integer> contentToId,

@@ -33,8 +33,10 @@ import java.util.TreeMap;
  * HfCompat} for what that takes and for the version it was checked against).
  *
  * <p>DJL is built so that it adds no special tokens and neither truncates nor pads: {@link
- * #encode(String, boolean)} adds the ids of tokenizer.json's post-processor template itself (so
- * {@link SpecialTokens#addBosToken()} tells exactly what {@code addSpecialTokens=true} does).
+ * #encode(String, boolean)} adds the special-token template itself (so {@link
+ * SpecialTokens#addBosToken()} tells exactly what {@code addSpecialTokens=true} does): tokenizer.json's
+ * post-processor, or for Llama-class tokenizers {@code add_bos_token}/{@code add_eos_token} of
+ * tokenizer_config.json, as transformers 4 and vLLM do.
  * Special tokens written in the text ({@code "<|begin_of_text|>"}) are recognised as those tokens,
  * as in transformers.
  *
@@ -185,9 +187,9 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     /**
-     * Encodes text. With {@code addSpecialTokens} the ids of tokenizer.json's post-processor
-     * template are added around the text's (usually a BOS in front), as transformers'
-     * {@code tokenizer(text)} does; without, only the text's ids.
+     * Encodes text. With {@code addSpecialTokens} the template's special tokens are added around the
+     * text's ids (usually a BOS in front), as {@code tokenizer(text)} does; without, only the
+     * text's ids.
      */
     public int[] encode(String text, boolean addSpecialTokens) {
         long[] ids = hf.encode(sanitize(text), false, false).getIds();

@@ -22,8 +22,10 @@ import org.junit.jupiter.params.provider.FieldSource;
  *   <li>{@code hf-reference-<name>.json} beside this test: written by gen_hf_reference.py (beside it
  *       too) with transformers 5.18.0 / tokenizers 0.23.2 on this machine: ids with and without
  *       special tokens, decode with and without skipping them, len(tokenizer), special tokens and
- *       convert_ids_to_tokens samples.
- *   <li>{@code testdata/golden/tokenizers/<name>.json}, produced on the device (skipped while absent).
+ *       convert_ids_to_tokens samples. (Llama-class BOS/EOS by add_bos_token/add_eos_token, JLight's
+ *       policy; see HfCompat.)
+ *   <li>{@code testdata/golden/tokenizers/<name>.json} of scripts/make_golden.py, produced on the
+ *       device (skipped while absent).
  * </ul>
  */
 class HfReferenceTest {
@@ -91,6 +93,10 @@ class HfReferenceTest {
         assumeTrue(Files.isRegularFile(golden), "device golden file absent: " + golden);
         Tokenizer tok = TokenizerAssets.require(name);
         JsonNode root = GoldenReplay.read(golden);
+        if (GoldenReplay.isDeviceGoldenFormat(root)) {
+            GoldenReplay.replayDeviceGolden(tok, root, golden.toString());
+            return;
+        }
         assumeTrue(!brokenByLlamaRebuild(root), golden + " was made by transformers' LlamaTokenizer over a byte-level"
                 + " vocabulary (a non-empty text got no ids): regenerate it from a folder with a config.json naming"
                 + " model_type (see HfCompat)");

@@ -94,10 +94,11 @@ class TokenizerTest {
     }
 
     @Test
-    void bosComesFromTheTokenizerJsonPostProcessor() {
-        // llama2's tokenizer.json template adds <s>; the other three have none (transformers 5 ignores
-        // tokenizer_config.json's add_bos_token when tokenizer.json exists: deepseek_v3 says true, adds none).
-        Map<String, Boolean> expected = Map.of("llama2", true, "llama3", false, "qwen3", false, "deepseek_v3", false);
+    void bosTemplateOfTheRealTokenizers() {
+        // llama2 (LlamaTokenizer, add_bos_token true) and deepseek_v3 (LlamaTokenizerFast, add_bos_token true,
+        // no template in its tokenizer.json) get BOS by the flags; llama3 and qwen3 by their tokenizer.json
+        // post-processor, which has none in these copies.
+        Map<String, Boolean> expected = Map.of("llama2", true, "llama3", false, "qwen3", false, "deepseek_v3", true);
         for (String name : NAMES) {
             if (!TokenizerAssets.present(name)) {
                 continue;
@@ -323,7 +324,7 @@ class TokenizerTest {
         try (Tokenizer tok = Tokenizer.load(folder("seq", tj, Map.of("bos_token", "<s>", "eos_token", "</s>",
                 "add_bos_token", false)))) {
             assertArrayEquals(new int[] {0, 3, 1}, tok.encode("hello", true));
-            assertTrue(tok.specialTokens().addBosToken(), "add_bos_token is ignored when tokenizer.json exists");
+            assertTrue(tok.specialTokens().addBosToken(), "add_bos_token is not used for non-Llama classes");
             assertTrue(tok.specialTokens().addEosToken());
         }
         tj.set("post_processor", JSON.readTree("{\"type\": \"BertProcessing\", \"sep\": [\"</s>\", 1], \"cls\": [\"<s>\", 0]}"));
@@ -334,6 +335,30 @@ class TokenizerTest {
         try (Tokenizer tok = Tokenizer.load(folder("none", tj, Map.of("bos_token", "<s>")))) {
             assertArrayEquals(new int[] {4}, tok.encode("world", true));
             assertFalse(tok.specialTokens().addBosToken());
+        }
+    }
+
+    @Test
+    void llamaClassTemplateFollowsTheFlags() throws IOException {
+        // transformers 4's LlamaTokenizerFast (and JLight): add_bos_token / add_eos_token over tokenizer.json's template
+        Map<String, Object> tc = new java.util.HashMap<>(Map.of("tokenizer_class", "LlamaTokenizerFast",
+                "bos_token", "<s>", "eos_token", "</s>"));
+        try (Tokenizer tok = Tokenizer.load(folder("llama-default", tinyTokenizerJson(), tc))) {
+            assertArrayEquals(new int[] {0, 3}, tok.encode("hello", true), "add_bos_token defaults to true");
+            assertFalse(tok.isLlamaSentencePiece(), "a WordLevel vocabulary is not rebuilt");
+        }
+        tc.put("add_bos_token", false);
+        tc.put("add_eos_token", true);
+        try (Tokenizer tok = Tokenizer.load(folder("llama-flags", tinyTokenizerJson(), tc))) {
+            assertArrayEquals(new int[] {3, 1}, tok.encode("hello", true));
+            assertFalse(tok.specialTokens().addBosToken());
+            assertTrue(tok.specialTokens().addEosToken());
+        }
+        tc.put("eos_token", "<nope>");
+        tc.remove("added_tokens_decoder");
+        try (Tokenizer tok = Tokenizer.load(folder("llama-new-eos", tinyTokenizerJson(), tc))) {
+            assertEquals(8, tok.specialTokens().eosId(), "a named eos that is not in the vocabulary is added");
+            assertArrayEquals(new int[] {3, 8}, tok.encode("hello", true));
         }
     }
 

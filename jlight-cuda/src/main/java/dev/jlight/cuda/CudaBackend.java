@@ -754,6 +754,51 @@ public final class CudaBackend implements Backend {
         return stepMeta;
     }
 
+    // ---- tools for benchmarks and tests ------------------------------------------------------
+
+    /** dst = src for two contiguous tensors of the same size (a device-to-device copy). */
+    public void copy(Tensor dst, Tensor src) {
+        enter();
+        CudaTensor d = cuda(dst, "copy"), s = cuda(src, "copy");
+        if (!d.isContiguous() || !s.isContiguous() || d.denseBytes() != s.denseBytes()) {
+            throw new JLightException("copy: " + s + " to " + d + " needs two contiguous tensors of one size");
+        }
+        driver.memcpyDtoDAsync(d.ptr(), s.ptr(), s.denseBytes(), stream);
+    }
+
+    /**
+     * Times {@code work} (which queues device work on this backend) with device events: after
+     * {@code warmup} untimed runs, returns the milliseconds of each of {@code iterations} runs.
+     */
+    public double[] timeMs(Runnable work, int warmup, int iterations) {
+        enter();
+        for (int i = 0; i < warmup; i++) {
+            work.run();
+        }
+        MemorySegment[] ev = new MemorySegment[iterations + 1];
+        for (int i = 0; i <= iterations; i++) {
+            ev[i] = driver.eventCreate();
+        }
+        try {
+            driver.eventRecord(ev[0], stream);
+            for (int i = 0; i < iterations; i++) {
+                work.run();
+                driver.eventRecord(ev[i + 1], stream);
+            }
+            driver.eventSynchronize(ev[iterations]);
+            syncStream();
+            double[] ms = new double[iterations];
+            for (int i = 0; i < iterations; i++) {
+                ms[i] = driver.eventElapsedMs(ev[i], ev[i + 1]);
+            }
+            return ms;
+        } finally {
+            for (MemorySegment e : ev) {
+                driver.eventDestroy(e);
+            }
+        }
+    }
+
     // ---- sync and close -----------------------------------------------------------------------
 
     @Override

@@ -197,6 +197,10 @@ public final class CudaBackend implements Backend {
         return arena.largestFree();
     }
 
+    boolean isClosed() {
+        return closed;
+    }
+
     CudaDriver driver() {
         return driver;
     }
@@ -532,8 +536,9 @@ public final class CudaBackend implements Backend {
             return;
         }
         int outType = o.dtype() == DType.F32 ? CublasLt.CUDA_R_32F : CublasLt.CUDA_R_16BF;
-        matmul.run(o.ptr(), outType, o.rowStride(), xx.ptr(), xx.rowStride(), ww.ptr(), ww.rowStride(), t, n, k,
-                "matmul(T=" + t + ",N=" + n + ",K=" + k + ",out=" + o.dtype() + ")");
+        String what = "matmul(T=" + t + ",N=" + n + ",K=" + k + ",out=" + o.dtype() + ")";
+        matmul.run(o.ptr(), outType, o.rowStride(), xx.ptr(), xx.rowStride(), ww.ptr(), ww.rowStride(), t, n, k, what);
+        kernels.syncAfter(() -> what);
     }
 
     @Override

@@ -52,7 +52,9 @@ final class CudaKvCache implements KvCache {
     @Override
     public void close() {
         if (!storage.released()) {
-            owner.synchronize(); // kernels still queued may read the pools
+            if (!owner.isClosed()) {
+                owner.synchronize(); // kernels still queued may read the pools
+            }
             storage.release();
         }
     }

@@ -131,6 +131,16 @@ final class Kernels {
         }
     }
 
+    /** In the debugging mode (-Djlight.cuda.syncLaunches=true), waits for work queued outside launch (cuBLASLt). */
+    void syncAfter(Supplier<String> what) {
+        if (syncEachLaunch) {
+            int r = driver.streamSynchronizeRaw(stream);
+            if (r != 0) {
+                throw new CudaException(what.get() + " (run)", r, driver.errorName(r), driver.errorString(r));
+            }
+        }
+    }
+
     private static String describe(String name, int gx, int gy, int bx, int smem, Supplier<String> what) {
         return name + "<<<(" + gx + "," + gy + "), " + bx + ", " + smem + ">>> for " + what.get();
     }

@@ -119,3 +119,116 @@ extern "C" __global__ void paged_attention_bf16(bf16* out, const bf16* q, const 
         store(o + d, a / L);
     }
 }
+
+// The same attention with the G = numHeads / numKvHeads query heads that share a KV head in one
+// block, so each K/V row is read from memory once per group instead of G times (the decode
+// path's cost is reading K/V). One block per (KV head, token); each warp walks a strided subset
+// of the context keeping G online softmaxes; the warps' partials merge through shared memory.
+// grid (numKvHeads, T), block (32 * nwarps), dynamic smem nwarps * G * (headDim + 2) floats
+template <int G>
+__device__ void paged_attention_group(bf16* out, const bf16* q, const bf16* kPool, const bf16* vPool,
+                                      const int* queryStart, const int* seqLens, const int* blockTables,
+                                      const int* tokenSeq, int numKvHeads, int headDim, int blockSize,
+                                      int maxBlocks, float scale, long long ldo, long long ldq) {
+    extern __shared__ float smem[];
+    const int kvh = blockIdx.x;
+    const int t = blockIdx.y;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    const int s = tokenSeq[t];
+    const int qlen = queryStart[s + 1] - queryStart[s];
+    const int ctx = seqLens[s] - qlen + (t - queryStart[s]) + 1;
+    const int kvDim = numKvHeads * headDim;
+    const int pairs = headDim / 2;
+    const int* table = blockTables + (long long) s * maxBlocks;
+    const float qscale = scale * 1.4426950408889634f;
+
+    float2 qv[G][ATTN_MAX_PAIRS];
+    float2 acc[G][ATTN_MAX_PAIRS];
+    float m[G], l[G];
+#pragma unroll
+    for (int g = 0; g < G; g++) {
+        const bf162* q2 = reinterpret_cast<const bf162*>(q + t * ldq + (kvh * G + g) * headDim);
+#pragma unroll
+        for (int i = 0; i < ATTN_MAX_PAIRS; i++) {
+            int j = lane + 32 * i;
+            float2 f = j < pairs ? __bfloat1622float2(q2[j]) : make_float2(0.f, 0.f);
+            qv[g][i] = make_float2(f.x * qscale, f.y * qscale);
+            acc[g][i] = make_float2(0.f, 0.f);
+        }
+        m[g] = -INFINITY;
+        l[g] = 0.f;
+    }
+    for (int p = warp; p < ctx; p += nwarps) {
+        long long row = (long long) table[p / blockSize] * blockSize + (p % blockSize);
+        const bf162* k2 = reinterpret_cast<const bf162*>(kPool + row * kvDim + kvh * headDim);
+        const bf162* v2 = reinterpret_cast<const bf162*>(vPool + row * kvDim + kvh * headDim);
+        float2 kf[ATTN_MAX_PAIRS], vf[ATTN_MAX_PAIRS];
+#pragma unroll
+        for (int i = 0; i < ATTN_MAX_PAIRS; i++) {
+            int j = lane + 32 * i;
+            kf[i] = j < pairs ? __bfloat1622float2(k2[j]) : make_float2(0.f, 0.f);
+            vf[i] = j < pairs ? __bfloat1622float2(v2[j]) : make_float2(0.f, 0.f);
+        }
+#pragma unroll
+        for (int g = 0; g < G; g++) {
+            float dot = 0.f;
+#pragma unroll
+            for (int i = 0; i < ATTN_MAX_PAIRS; i++) dot += qv[g][i].x * kf[i].x + qv[g][i].y * kf[i].y;
+            dot = warp_sum(dot);
+            float mNew = fmaxf(m[g], dot);
+            float corr = exp2f(m[g] - mNew);
+            float w = exp2f(dot - mNew);
+            l[g] = l[g] * corr + w;
+            m[g] = mNew;
+#pragma unroll
+            for (int i = 0; i < ATTN_MAX_PAIRS; i++) {
+                acc[g][i].x = acc[g][i].x * corr + w * vf[i].x;
+                acc[g][i].y = acc[g][i].y * corr + w * vf[i].y;
+            }
+        }
+    }
+    // smem = [nwarps][G] m, [nwarps][G] l, [nwarps][G][headDim] acc
+    float* sm = smem;
+    float* sl = smem + nwarps * G;
+    float* sacc = smem + 2 * nwarps * G;
+#pragma unroll
+    for (int g = 0; g < G; g++) {
+        if (lane == 0) {
+            sm[warp * G + g] = m[g];
+            sl[warp * G + g] = l[g];
+        }
+#pragma unroll
+        for (int i = 0; i < ATTN_MAX_PAIRS; i++) {
+            int j = lane + 32 * i;
+            if (j < pairs) {
+                sacc[(warp * G + g) * headDim + 2 * j] = acc[g][i].x;
+                sacc[(warp * G + g) * headDim + 2 * j + 1] = acc[g][i].y;
+            }
+        }
+    }
+    __syncthreads();
+    for (int idx = threadIdx.x; idx < G * headDim; idx += blockDim.x) {
+        int g = idx / headDim, d = idx % headDim;
+        float M = -INFINITY;
+        for (int w = 0; w < nwarps; w++) M = fmaxf(M, sm[w * G + g]);
+        float L = 0.f, a = 0.f;
+        for (int w = 0; w < nwarps; w++) {
+            float f = exp2f(sm[w * G + g] - M);
+            L += sl[w * G + g] * f;
+            a += sacc[(w * G + g) * headDim + d] * f;
+        }
+        store(out + t * ldo + (kvh * G + g) * headDim + d, a / L);
+    }
+}
+
+#define PAGED_ATTENTION_GROUP(G)                                                                              \
+    extern "C" __global__ void paged_attention_g##G##_bf16(                                                   \
+        bf16* out, const bf16* q, const bf16* kPool, const bf16* vPool, const int* queryStart,               \
+        const int* seqLens, const int* blockTables, const int* tokenSeq, int numKvHeads, int headDim,        \
+        int blockSize, int maxBlocks, float scale, long long ldo, long long ldq) {                           \
+        paged_attention_group<G>(out, q, kPool, vPool, queryStart, seqLens, blockTables, tokenSeq, numKvHeads, \
+                                 headDim, blockSize, maxBlocks, scale, ldo, ldq);                            \
+    }
+PAGED_ATTENTION_GROUP(2)
+PAGED_ATTENTION_GROUP(4)
+PAGED_ATTENTION_GROUP(8)

@@ -14,6 +14,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The CUDA backend: activations in bf16, weights uploaded as bf16 (f32/f16 converted on the
@@ -90,6 +91,7 @@ public final class CudaBackend implements Backend {
     private final Map<RopeSpec, CudaTensor> invFreqs = new HashMap<>();
     private StepMeta stepMeta;
     private boolean closed;
+    private boolean groupedAttention = !"simple".equals(System.getProperty("jlight.cuda.attention"));
 
     /** The default backend: GPU 0, 90% of its memory. */
     public CudaBackend() {
@@ -678,14 +680,32 @@ public final class CudaBackend implements Backend {
             throw new JLightException("attention: " + t + " tokens in one step; the kernel takes at most 65535");
         }
         StepMeta m = stepMeta(meta, spec);
+        int group = numHeads / spec.numKvHeads();
         int threads = 32 * ATTN_WARPS;
+        Supplier<String> what = () -> "attention(layer=" + layer + ",T=" + t + ",seqs=" + meta.numSeqs() + ",heads="
+                + numHeads + "/" + spec.numKvHeads() + ",D=" + hd + ",maxSeqLen=" + meta.maxSeqLen() + ")";
+        if (groupedAttention && (group == 2 || group == 4 || group == 8)) {
+            // the query heads of one KV head together: K/V read once per group
+            int smem = ATTN_WARPS * group * (hd + 2) * 4;
+            kernels.launch("paged_attention_g" + group + "_bf16", spec.numKvHeads(), (int) t, threads, smem, what,
+                    o.ptr(), qq.ptr(), c.kPool(layer), c.vPool(layer), m.queryStart(), m.seqLens(), m.blockTables(),
+                    m.tokenSeq(), spec.numKvHeads(), hd, spec.blockSize(), m.maxBlocks(), scale, o.rowStride(),
+                    qq.rowStride());
+            return;
+        }
         int smem = ATTN_WARPS * (hd + 2) * 4;
-        kernels.launch("paged_attention_bf16", numHeads, (int) t, threads, smem,
-                () -> "attention(layer=" + layer + ",T=" + t + ",seqs=" + meta.numSeqs() + ",heads=" + numHeads + "/"
-                        + spec.numKvHeads() + ",D=" + hd + ",maxSeqLen=" + meta.maxSeqLen() + ")",
-                o.ptr(), qq.ptr(), c.kPool(layer), c.vPool(layer), m.queryStart(), m.seqLens(), m.blockTables(),
-                m.tokenSeq(), numHeads, spec.numKvHeads(), hd, spec.blockSize(), m.maxBlocks(), scale, o.rowStride(),
-                qq.rowStride());
+        kernels.launch("paged_attention_bf16", numHeads, (int) t, threads, smem, what, o.ptr(), qq.ptr(),
+                c.kPool(layer), c.vPool(layer), m.queryStart(), m.seqLens(), m.blockTables(), m.tokenSeq(), numHeads,
+                spec.numKvHeads(), hd, spec.blockSize(), m.maxBlocks(), scale, o.rowStride(), qq.rowStride());
+    }
+
+    /**
+     * Whether attention uses the grouped kernel (one block per KV head and token) for GQA groups
+     * of 2, 4 and 8, or the one-block-per-query-head kernel everywhere (-Djlight.cuda.attention=simple;
+     * tests check both).
+     */
+    void setGroupedAttention(boolean grouped) {
+        this.groupedAttention = grouped;
     }
 
     // ---- per-step attention metadata ----------------------------------------------------------

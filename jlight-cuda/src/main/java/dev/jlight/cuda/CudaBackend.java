@@ -847,9 +847,8 @@ public final class CudaBackend implements Backend {
             driver.memFree(arenaBase);
             driver.memFreeHost(staging);
             driver.streamDestroy(stream);
+            kernels.unload();
             host.close();
-            driver.releasePrimaryContext(device);
-            CURRENT.remove();
         }
     }
 

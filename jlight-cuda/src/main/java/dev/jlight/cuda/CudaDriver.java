@@ -41,9 +41,9 @@ public final class CudaDriver {
     private static volatile JLightException failure;
 
     private final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName,
-            cuDeviceGetAttribute, cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease, cuCtxSetCurrent, cuCtxSynchronize, cuMemGetInfo,
+            cuDeviceGetAttribute, cuDevicePrimaryCtxRetain, cuCtxSetCurrent, cuCtxSynchronize, cuMemGetInfo,
             cuMemAlloc, cuMemFree, cuMemAllocHost, cuMemFreeHost, cuMemcpyHtoD, cuMemcpyDtoH, cuMemcpyHtoDAsync,
-            cuMemcpyDtoHAsync, cuMemcpyDtoDAsync, cuMemsetD8Async, cuModuleLoadData, cuModuleGetFunction,
+            cuMemcpyDtoHAsync, cuMemcpyDtoDAsync, cuMemsetD8Async, cuModuleLoadData, cuModuleUnload, cuModuleGetFunction,
             cuLaunchKernel, cuStreamCreate, cuStreamSynchronize, cuStreamDestroy, cuEventCreate, cuEventRecord,
             cuEventSynchronize, cuEventElapsedTime, cuEventDestroy, cuGetErrorName, cuGetErrorString;
 
@@ -55,7 +55,6 @@ public final class CudaDriver {
         cuDeviceGetName = fn(lib, "cuDeviceGetName", INT, PTR, INT, INT);
         cuDeviceGetAttribute = fn(lib, "cuDeviceGetAttribute", INT, PTR, INT, INT);
         cuDevicePrimaryCtxRetain = fn(lib, "cuDevicePrimaryCtxRetain", INT, PTR, INT);
-        cuDevicePrimaryCtxRelease = fn(lib, "cuDevicePrimaryCtxRelease_v2", INT, INT);
         cuCtxSetCurrent = fn(lib, "cuCtxSetCurrent", INT, PTR);
         cuCtxSynchronize = fn(lib, "cuCtxSynchronize", INT);
         cuMemGetInfo = fn(lib, "cuMemGetInfo_v2", INT, PTR, PTR);
@@ -70,6 +69,7 @@ public final class CudaDriver {
         cuMemcpyDtoDAsync = fn(lib, "cuMemcpyDtoDAsync_v2", INT, LONG, LONG, LONG, PTR);
         cuMemsetD8Async = fn(lib, "cuMemsetD8Async", INT, LONG, ValueLayout.JAVA_BYTE, LONG, PTR);
         cuModuleLoadData = fn(lib, "cuModuleLoadData", INT, PTR, PTR);
+        cuModuleUnload = fn(lib, "cuModuleUnload", INT, PTR);
         cuModuleGetFunction = fn(lib, "cuModuleGetFunction", INT, PTR, PTR, PTR);
         cuLaunchKernel = fn(lib, "cuLaunchKernel", INT, PTR, INT, INT, INT, INT, INT, INT, INT, PTR, PTR, PTR);
         cuStreamCreate = fn(lib, "cuStreamCreate", INT, PTR, INT);
@@ -230,7 +230,10 @@ public final class CudaDriver {
         }
     }
 
-    /** The device's primary context (shared with cuBLASLt and any runtime-API user). */
+    /**
+     * The device's primary context (shared with cuBLASLt and any runtime-API user). Retained for
+     * the life of the process and never released: cuBLASLt's runtime keeps using it.
+     */
     public MemorySegment primaryContext(int device) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment v = a.allocate(ValueLayout.ADDRESS);
@@ -238,14 +241,6 @@ public final class CudaDriver {
             return v.get(ValueLayout.ADDRESS, 0);
         } catch (Throwable t) {
             throw rethrow("cuDevicePrimaryCtxRetain", t);
-        }
-    }
-
-    public void releasePrimaryContext(int device) {
-        try {
-            check((int) cuDevicePrimaryCtxRelease.invokeExact(device), "cuDevicePrimaryCtxRelease_v2(" + device + ")");
-        } catch (Throwable t) {
-            throw rethrow("cuDevicePrimaryCtxRelease_v2", t);
         }
     }
 
@@ -379,6 +374,14 @@ public final class CudaDriver {
             return m.get(ValueLayout.ADDRESS, 0);
         } catch (Throwable t) {
             throw rethrow("cuModuleLoadData", t);
+        }
+    }
+
+    public void moduleUnload(MemorySegment module) {
+        try {
+            check((int) cuModuleUnload.invokeExact(module), "cuModuleUnload");
+        } catch (Throwable t) {
+            throw rethrow("cuModuleUnload", t);
         }
     }
 

@@ -145,6 +145,11 @@ final class Kernels {
         return name + "<<<(" + gx + "," + gy + "), " + bx + ", " + smem + ">>> for " + what.get();
     }
 
+    void unload() {
+        driver.moduleUnload(module);
+        functions.clear();
+    }
+
     /** The recently launched kernels, oldest first, for the message of a failed synchronize. */
     String recentLaunches() {
         StringBuilder sb = new StringBuilder();

@@ -36,7 +36,7 @@ extern "C" __global__ void paged_attention_bf16(bf16* out, const bf16* q, const 
                                                 const int* blockTables, const int* tokenSeq, int numHeads,
                                                 int numKvHeads, int headDim, int blockSize, int maxBlocks,
                                                 float scale, long long ldo, long long ldq) {
-    extern __shared__ float smem[];
+    extern __shared__ float attn_smem[];
     const int h = blockIdx.x;
     const int t = blockIdx.y;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
@@ -92,9 +92,9 @@ extern "C" __global__ void paged_attention_bf16(bf16* out, const bf16* q, const 
         }
     }
     // merge the warps: smem = [nwarps] m, [nwarps] l, [nwarps][headDim] acc
-    float* sm = smem;
-    float* sl = smem + nwarps;
-    float* sacc = smem + 2 * nwarps;
+    float* sm = attn_smem;
+    float* sl = attn_smem + nwarps;
+    float* sacc = attn_smem + 2 * nwarps;
     if (lane == 0) {
         sm[warp] = m;
         sl[warp] = l;
@@ -130,7 +130,7 @@ __device__ void paged_attention_group(bf16* out, const bf16* q, const bf16* kPoo
                                       const int* queryStart, const int* seqLens, const int* blockTables,
                                       const int* tokenSeq, int numKvHeads, int headDim, int blockSize,
                                       int maxBlocks, float scale, long long ldo, long long ldq) {
-    extern __shared__ float smem[];
+    extern __shared__ float group_smem[];
     const int kvh = blockIdx.x;
     const int t = blockIdx.y;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
@@ -188,9 +188,9 @@ __device__ void paged_attention_group(bf16* out, const bf16* q, const bf16* kPoo
         }
     }
     // smem = [nwarps][G] m, [nwarps][G] l, [nwarps][G][headDim] acc
-    float* sm = smem;
-    float* sl = smem + nwarps * G;
-    float* sacc = smem + 2 * nwarps * G;
+    float* sm = group_smem;
+    float* sl = group_smem + nwarps * G;
+    float* sacc = group_smem + 2 * nwarps * G;
 #pragma unroll
     for (int g = 0; g < G; g++) {
         if (lane == 0) {

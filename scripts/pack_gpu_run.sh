@@ -12,6 +12,11 @@ for p in "$root/../shared/tools/device-pack" /work/shared/tools/device-pack; do
   if [[ -z "$pack" && -x "$p" ]]; then pack=$p; fi
 done
 [[ -n "$pack" ]] || { echo "pack_gpu_run: device-pack not found (set DEVICE_PACK)" >&2; exit 2; }
+if [[ ! -d .git ]]; then
+  echo "pack_gpu_run: $root is a git worktree (.git is a file); device-pack writes .git/info/exclude and" \
+       "needs a checkout whose .git is a directory: run this from the main checkout" >&2
+  exit 2
+fi
 junit_platform=1.14.4   # the platform of junit-bom 5.14.4
 out=jlight-cuda/target/gpu-run
 rm -rf "$out"

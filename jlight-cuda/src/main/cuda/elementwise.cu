@@ -1,0 +1,94 @@
+// Elementwise ops on strided 2-D views: x += bias (per row), x += y, x *= s, out = silu(g) * u,
+// and the f32/f16 -> bf16 conversion used when weights are uploaded.
+// A 2-D view is (pointer, rows, cols, rowStride): element (r, c) at p[r * rowStride + c].
+// Launch: grid (ceil(cols / blockDim.x) capped, min(rows, 65535)), blocks stride over both.
+#include "common.cuh"
+
+template <typename T>
+__device__ void add_bias_impl(T* x, const bf16* bias, int rows, int cols, long long ldx) {
+    for (int r = blockIdx.y; r < rows; r += gridDim.y) {
+        T* row = x + r * ldx;
+        for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < cols; c += gridDim.x * blockDim.x) {
+            store(row + c, to_f32(row[c]) + to_f32(bias[c]));
+        }
+    }
+}
+
+// x [rows, cols] (stride ldx) += bias [cols] (bf16 weight)
+extern "C" __global__ void add_bias_bf16(bf16* x, const bf16* bias, int rows, int cols, long long ldx) {
+    add_bias_impl(x, bias, rows, cols, ldx);
+}
+extern "C" __global__ void add_bias_f32(float* x, const bf16* bias, int rows, int cols, long long ldx) {
+    add_bias_impl(x, bias, rows, cols, ldx);
+}
+
+template <typename T>
+__device__ void add_impl(T* x, const T* y, int rows, int cols, long long ldx, long long ldy) {
+    for (int r = blockIdx.y; r < rows; r += gridDim.y) {
+        for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < cols; c += gridDim.x * blockDim.x) {
+            store(x + r * ldx + c, to_f32(x[r * ldx + c]) + to_f32(y[r * ldy + c]));
+        }
+    }
+}
+
+// x [rows, cols] (stride ldx) += y [rows, cols] (stride ldy), same dtype
+extern "C" __global__ void add_bf16(bf16* x, const bf16* y, int rows, int cols, long long ldx, long long ldy) {
+    add_impl(x, y, rows, cols, ldx, ldy);
+}
+extern "C" __global__ void add_f32(float* x, const float* y, int rows, int cols, long long ldx, long long ldy) {
+    add_impl(x, y, rows, cols, ldx, ldy);
+}
+
+template <typename T>
+__device__ void scale_impl(T* x, float s, int rows, int cols, long long ldx) {
+    for (int r = blockIdx.y; r < rows; r += gridDim.y) {
+        for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < cols; c += gridDim.x * blockDim.x) {
+            store(x + r * ldx + c, to_f32(x[r * ldx + c]) * s);
+        }
+    }
+}
+
+// x [rows, cols] (stride ldx) *= s
+extern "C" __global__ void scale_bf16(bf16* x, float s, int rows, int cols, long long ldx) {
+    scale_impl(x, s, rows, cols, ldx);
+}
+extern "C" __global__ void scale_f32(float* x, float s, int rows, int cols, long long ldx) {
+    scale_impl(x, s, rows, cols, ldx);
+}
+
+// out [rows, inter] (stride ldo) = silu(gu[:, :inter]) * gu[:, inter:]; gu [rows, 2*inter] (stride ldg)
+extern "C" __global__ void silu_mul_bf16(bf16* out, const bf16* gu, int rows, int inter, long long ldo,
+                                         long long ldg) {
+    for (int r = blockIdx.y; r < rows; r += gridDim.y) {
+        const bf16* g = gu + r * ldg;
+        for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < inter; c += gridDim.x * blockDim.x) {
+            float a = to_f32(g[c]);
+            float b = to_f32(g[inter + c]);
+            store(out + r * ldo + c, a / (1.0f + expf(-a)) * b);
+        }
+    }
+}
+
+// out [n] bf16 = in [n] f32, round to nearest even (as torch's .to(bfloat16))
+extern "C" __global__ void convert_f32_bf16(bf16* out, const float* in, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        out[i] = __float2bfloat16_rn(in[i]);
+    }
+}
+
+// out [n] bf16 = in [n] f16
+extern "C" __global__ void convert_f16_bf16(bf16* out, const __half* in, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        out[i] = __float2bfloat16_rn(__half2float(in[i]));
+    }
+}
+
+// Copies a strided view into dense memory (for downloads of views): out [rows, cols*elem bytes]
+// dense, in [rows, cols] with a row stride of ldin elements; elemBytes 2 or 4.
+extern "C" __global__ void compact_rows(char* out, const char* in, int rows, long long rowBytes, long long ldinBytes) {
+    for (int r = blockIdx.y; r < rows; r += gridDim.y) {
+        for (long long c = blockIdx.x * (long long) blockDim.x + threadIdx.x; c < rowBytes; c += (long long) gridDim.x * blockDim.x) {
+            out[r * rowBytes + c] = in[r * ldinBytes + c];
+        }
+    }
+}

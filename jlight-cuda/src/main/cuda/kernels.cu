@@ -1,0 +1,7 @@
+// The one translation unit nvcc compiles into kernels.fatbin: every op family's file, so the
+// build is a single nvcc call and the backend loads a single module.
+#include "elementwise.cu"
+#include "embedding.cu"
+#include "norm.cu"
+#include "rope.cu"
+#include "attention.cu"

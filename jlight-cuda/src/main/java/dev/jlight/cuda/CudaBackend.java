@@ -1,0 +1,918 @@
+package dev.jlight.cuda;
+
+import dev.jlight.core.JLightException;
+import dev.jlight.core.backend.AttentionMetadata;
+import dev.jlight.core.backend.Backend;
+import dev.jlight.core.backend.KvCache;
+import dev.jlight.core.backend.KvCacheSpec;
+import dev.jlight.core.backend.RopeSpec;
+import dev.jlight.core.backend.Tensor;
+import dev.jlight.core.weights.DType;
+import dev.jlight.core.weights.WeightTensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The CUDA backend: activations in bf16, weights uploaded as bf16 (f32/f16 converted on the
+ * device while uploading), every op a kernel of src/main/cuda with f32 math, matmuls through
+ * cuBLASLt. All device memory comes from one {@link DeviceArena}; all work is queued on one
+ * stream, so {@link #synchronize()} (or a download) is where asynchronous errors surface.
+ *
+ * <p>{@link #concatRows} copies the parts into one tensor and releases parts that came from
+ * {@link #weight}: using such a part afterwards fails with a message saying so.
+ *
+ * <p>Not thread-safe (one engine thread drives it); any thread may be that thread, the context
+ * is made current on first use by each thread.
+ */
+public final class CudaBackend implements Backend {
+    /**
+     * @param device               ordinal of the GPU
+     * @param gpuMemoryUtilization fraction of the GPU's TOTAL memory this process may use (vLLM's
+     *                             --gpu-memory-utilization); memory already in use when the backend
+     *                             opens (other processes, the context) counts against it
+     * @param arenaBytes           a fixed arena size instead (tests), 0 to use the fraction
+     */
+    public record Options(int device, double gpuMemoryUtilization, long arenaBytes) {
+        public Options {
+            if (!(gpuMemoryUtilization > 0 && gpuMemoryUtilization <= 1)) {
+                throw new JLightException("gpu-memory-utilization must be in (0, 1], got " + gpuMemoryUtilization);
+            }
+            if (arenaBytes < 0) {
+                throw new JLightException("arena size must be positive, got " + arenaBytes);
+            }
+        }
+
+        public static Options defaults() {
+            return new Options(0, 0.90, 0);
+        }
+
+        public Options withArenaBytes(long bytes) {
+            return new Options(device, gpuMemoryUtilization, bytes);
+        }
+
+        public Options withGpuMemoryUtilization(double fraction) {
+            return new Options(device, fraction, arenaBytes);
+        }
+    }
+
+    /** Whether a CUDA backend can open here, and if not why ("no GPU", "kernels not built ..."). */
+    public record Availability(boolean available, String reason, String device) {
+    }
+
+    static final long CUBLAS_WORKSPACE_BYTES = 32L << 20;
+    static final long STAGING_BYTES = 64L << 20;
+    /** Left free for what the driver and cuBLASLt allocate after the arena (module data, handles). */
+    static final long RESERVE_BYTES = 512L << 20;
+    private static final int ATTN_WARPS = 4;
+    private static final ThreadLocal<MemorySegment> CURRENT = new ThreadLocal<>();
+
+    private final CudaDriver driver;
+    private final int device;
+    private final MemorySegment context;
+    private final MemorySegment stream;
+    private final Arena host = Arena.ofShared();
+    private final Kernels kernels;
+    private final DeviceArena arena;
+    private final long arenaBase;
+    private final CublasLt lt;
+    private final Matmul matmul;
+    private final CudaTensor.Storage cublasWorkspace;
+    private final MemorySegment staging;
+    private long stagingTop;
+    private final String deviceName;
+    private final int computeMajor;
+    private final int computeMinor;
+    private final int smCount;
+    private final long totalMemory;
+    private final Map<RopeSpec, CudaTensor> invFreqs = new HashMap<>();
+    private StepMeta stepMeta;
+    private boolean closed;
+    private boolean groupedAttention = !"simple".equals(System.getProperty("jlight.cuda.attention"));
+
+    /** The default backend: GPU 0, 90% of its memory. */
+    public CudaBackend() {
+        this(Options.defaults());
+    }
+
+    public CudaBackend(Options options) {
+        this.driver = CudaDriver.get();
+        int count = driver.deviceCount();
+        if (options.device() >= count) {
+            throw new JLightException("GPU " + options.device() + " requested but " + count + " present");
+        }
+        String missing = Kernels.missingReason();
+        if (missing != null) {
+            throw new JLightException(missing);
+        }
+        this.device = driver.device(options.device());
+        this.context = driver.primaryContext(device);
+        driver.setCurrent(context);
+        CURRENT.set(context);
+        this.deviceName = driver.deviceName(device);
+        this.computeMajor = driver.deviceAttribute(CudaDriver.ATTR_COMPUTE_CAPABILITY_MAJOR, device);
+        this.computeMinor = driver.deviceAttribute(CudaDriver.ATTR_COMPUTE_CAPABILITY_MINOR, device);
+        this.smCount = driver.deviceAttribute(CudaDriver.ATTR_MULTIPROCESSOR_COUNT, device);
+        this.stream = driver.streamCreate(CudaDriver.STREAM_NON_BLOCKING);
+        this.kernels = new Kernels(driver, stream, host);
+        this.lt = CublasLt.load();
+        this.staging = driver.memAllocHost(STAGING_BYTES);
+        // measured after the module, stream and pinned buffer exist, so they count as in use
+        long[] info = driver.memInfo();
+        long freeMem = info[0];
+        this.totalMemory = info[1];
+        long inUse = totalMemory - freeMem;
+        long bytes;
+        String sizing;
+        if (options.arenaBytes() > 0) {
+            bytes = options.arenaBytes();
+            sizing = "fixed arena of " + DeviceArena.gib(bytes) + " on a " + DeviceArena.gib(totalMemory) + " GPU";
+        } else {
+            long budget = (long) (options.gpuMemoryUtilization() * totalMemory);
+            bytes = budget - inUse - RESERVE_BYTES;
+            sizing = String.format(Locale.ROOT, "gpu-memory-utilization %.2f of %s, %s already in use",
+                    options.gpuMemoryUtilization(), DeviceArena.gib(totalMemory), DeviceArena.gib(inUse));
+            if (bytes < (256L << 20)) {
+                throw new JLightException("no room for JLight on " + deviceName + ": " + sizing + " leaves "
+                        + DeviceArena.gib(Math.max(bytes, 0)) + " (raise --gpu-memory-utilization or free the GPU)");
+            }
+        }
+        if (bytes > freeMem - (64L << 20)) {
+            throw new JLightException("arena of " + DeviceArena.gib(bytes) + " does not fit: " + deviceName + " has "
+                    + DeviceArena.gib(freeMem) + " free (" + sizing + ")");
+        }
+        this.arenaBase = driver.memAlloc(bytes);
+        this.arena = new DeviceArena(arenaBase, bytes, sizing);
+        DeviceArena.Block ws = arena.allocate(CUBLAS_WORKSPACE_BYTES, DeviceArena.Purpose.WORKSPACE,
+                "the cuBLASLt workspace");
+        this.cublasWorkspace = new CudaTensor.Storage(arena, ws, "cuBLASLt workspace");
+        this.matmul = new Matmul(lt, stream, ws.address(), ws.size());
+    }
+
+    // ---- availability -------------------------------------------------------------------------
+
+    /** True when a driver, a GPU and the compiled kernels are all there. Never throws. */
+    public static boolean isAvailable() {
+        return probe().available();
+    }
+
+    /** Loads the driver if it can (and nothing else); says why not otherwise. Never throws. */
+    public static Availability probe() {
+        try {
+            CudaDriver d = CudaDriver.get();
+            String name = d.deviceName(d.device(0));
+            String missing = Kernels.missingReason();
+            return missing == null ? new Availability(true, "", name) : new Availability(false, missing, name);
+        } catch (RuntimeException | LinkageError e) {
+            return new Availability(false, e.getMessage() != null ? e.getMessage() : e.toString(), "");
+        }
+    }
+
+    // ---- info ---------------------------------------------------------------------------------
+
+    @Override
+    public String name() {
+        return "cuda";
+    }
+
+    @Override
+    public DType activationDType() {
+        return DType.BF16;
+    }
+
+    /** "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 79.1 GiB), driver 13000, cuBLASLt 130100". */
+    public String describe() {
+        return String.format(Locale.ROOT, "%s (sm_%d%d, %d SMs, %s), driver %d, cuBLASLt %d", deviceName,
+                computeMajor, computeMinor, smCount, DeviceArena.gib(totalMemory), driver.driverVersion(),
+                lt.version());
+    }
+
+    public DeviceArena arena() {
+        return arena;
+    }
+
+    /** Bytes the KV cache could take now (the largest free block of the arena, less a margin). */
+    public long freeDeviceBytes() {
+        return arena.largestFree();
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    CudaDriver driver() {
+        return driver;
+    }
+
+    MemorySegment stream() {
+        return stream;
+    }
+
+    Kernels kernels() {
+        return kernels;
+    }
+
+    // ---- memory -------------------------------------------------------------------------------
+
+    @Override
+    public Tensor weight(WeightTensor w) {
+        enter();
+        DType src = w.dtype();
+        if (!src.isFloatWeight()) {
+            throw new JLightException(w.describe() + ": dtype " + src + " is not supported by the cuda backend");
+        }
+        long n = w.numel();
+        if (w.data().byteSize() < n * src.bytes()) {
+            throw new JLightException(w.describe() + ": " + w.data().byteSize() + " bytes for " + n + " elements");
+        }
+        CudaTensor t = newTensor(DType.BF16, w.shape().clone(), DeviceArena.Purpose.WEIGHTS, w.name());
+        if (src == DType.BF16) {
+            copyToDevice(t.ptr(), w.data(), n * 2);
+        } else {
+            convertToBf16(t.ptr(), w.data(), n, src, w.name());
+        }
+        return t;
+    }
+
+    /** Uploads f32/f16 data in chunks to a device scratch buffer and converts it into dst. */
+    private void convertToBf16(long dst, MemorySegment data, long n, DType src, String what) {
+        long chunk = Math.min(n, STAGING_BYTES / 4);
+        CudaTensor scratch = newTensor(src, new long[] {chunk}, DeviceArena.Purpose.WORKSPACE, "conversion of " + what);
+        String kernel = src == DType.F32 ? "convert_f32_bf16" : "convert_f16_bf16";
+        for (long off = 0; off < n; off += chunk) {
+            long len = Math.min(chunk, n - off);
+            copyToDevice(scratch.ptr(), data.asSlice(off * src.bytes(), len * src.bytes()), len * src.bytes());
+            int grid = (int) Math.min((len + 255) / 256, 1 << 16);
+            kernels.launch(kernel, grid, 1, 256, 0, () -> "weight " + what, dst + off * 2, scratch.ptr(), len);
+        }
+        scratch.storage().release(); // stream order keeps later users of the block behind the kernels
+    }
+
+    @Override
+    public Tensor concatRows(Tensor... parts) {
+        enter();
+        if (parts.length == 0) {
+            throw new IllegalArgumentException("concatRows of no tensors");
+        }
+        if (parts.length == 1) {
+            return parts[0];
+        }
+        long cols = parts[0].cols();
+        long rows = 0;
+        StringBuilder names = new StringBuilder();
+        for (Tensor p : parts) {
+            CudaTensor c = cuda(p, "concatRows");
+            if (p.cols() != cols || p.dtype() != parts[0].dtype() || !p.isContiguous()) {
+                throw new JLightException("concatRows: parts must be contiguous with equal cols and dtype, got "
+                        + parts[0] + " and " + p);
+            }
+            rows += p.rows();
+            names.append(names.isEmpty() ? "" : "+").append(c.storage().what);
+        }
+        CudaTensor out = newTensor(parts[0].dtype(), new long[] {rows, cols}, DeviceArena.Purpose.WEIGHTS,
+                names.toString());
+        long off = 0;
+        for (Tensor p : parts) {
+            CudaTensor c = (CudaTensor) p;
+            driver.memcpyDtoDAsync(out.ptr() + off, c.ptr(), c.denseBytes(), stream);
+            off += c.denseBytes();
+        }
+        for (Tensor p : parts) {
+            CudaTensor c = (CudaTensor) p;
+            if (c.ownsStorage() && c.storage().block.purpose() == DeviceArena.Purpose.WEIGHTS) {
+                c.storage().release();
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor allocate(DType dtype, long... shape) {
+        enter();
+        if (shape.length == 0) {
+            throw new IllegalArgumentException("allocate: empty shape");
+        }
+        return newTensor(dtype, shape.clone(), DeviceArena.Purpose.WORKSPACE,
+                "allocate(" + dtype + java.util.Arrays.toString(shape) + ")");
+    }
+
+    private CudaTensor newTensor(DType dtype, long[] shape, DeviceArena.Purpose purpose, String what) {
+        long n = 1;
+        for (long d : shape) {
+            if (d < 0) {
+                throw new IllegalArgumentException(what + ": negative dimension");
+            }
+            n *= d;
+        }
+        DeviceArena.Block b = allocateBlock(n * dtype.bytes(), purpose, what);
+        CudaTensor.Storage s = new CudaTensor.Storage(arena, b, what);
+        return new CudaTensor(dtype, shape, shape[shape.length - 1], b.address(), s, true);
+    }
+
+    /**
+     * An arena block; when the arena is short, gives the Cleaner a chance to return blocks of
+     * tensors that are no longer referenced (as the JDK does for direct buffers), then retries.
+     */
+    private DeviceArena.Block allocateBlock(long bytes, DeviceArena.Purpose purpose, String what) {
+        try {
+            return arena.allocate(bytes, purpose, what);
+        } catch (DeviceArena.OutOfArenaException e) {
+            for (int i = 0; i < 8; i++) {
+                System.gc();
+                try {
+                    Thread.sleep(1L << i);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+                if (arena.largestFree() >= DeviceArena.alignUp(bytes)) {
+                    return arena.allocate(bytes, purpose, what);
+                }
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public Tensor sliceRows(Tensor t, long from, long to) {
+        CudaTensor c = cuda(t, "sliceRows");
+        if (from < 0 || to < from || to > t.rows()) {
+            throw new IndexOutOfBoundsException("sliceRows [" + from + ", " + to + ") of " + t);
+        }
+        long addr = c.ptr() + from * t.rowStride() * t.dtype().bytes();
+        return new CudaTensor(t.dtype(), new long[] {to - from, t.cols()}, t.rowStride(), addr, c.storage(), false);
+    }
+
+    @Override
+    public Tensor sliceCols(Tensor t, long from, long to) {
+        CudaTensor c = cuda(t, "sliceCols");
+        if (from < 0 || to < from || to > t.cols()) {
+            throw new IndexOutOfBoundsException("sliceCols [" + from + ", " + to + ") of " + t);
+        }
+        long[] shape = t.rank() == 1 ? new long[] {to - from} : new long[] {t.rows(), to - from};
+        long addr = c.ptr() + from * t.dtype().bytes();
+        return new CudaTensor(t.dtype(), shape, t.rowStride(), addr, c.storage(), false);
+    }
+
+    @Override
+    public void upload(Tensor dst, MemorySegment src) {
+        enter();
+        CudaTensor d = cuda(dst, "upload");
+        if (!d.isContiguous()) {
+            throw new JLightException("upload: destination " + d + " is not contiguous");
+        }
+        long bytes = d.denseBytes();
+        if (src.byteSize() < bytes) {
+            throw new JLightException("upload: " + src.byteSize() + " bytes of host data for " + d + " (" + bytes
+                    + " bytes)");
+        }
+        copyToDevice(d.ptr(), src, bytes);
+    }
+
+    @Override
+    public void download(Tensor src, MemorySegment dst) {
+        enter();
+        CudaTensor s = cuda(src, "download");
+        long bytes = s.denseBytes();
+        if (dst.byteSize() < bytes) {
+            throw new JLightException("download: " + dst.byteSize() + " bytes of host memory for " + s + " ("
+                    + bytes + " bytes)");
+        }
+        if (bytes == 0) {
+            return;
+        }
+        if (s.isContiguous() || s.rows() == 1) {
+            copyToHost(dst, s.ptr(), bytes);
+            return;
+        }
+        CudaTensor dense = newTensor(s.dtype(), new long[] {s.rows(), s.cols()}, DeviceArena.Purpose.WORKSPACE,
+                "download of a strided view");
+        long rowBytes = s.cols() * s.dtype().bytes();
+        kernels.launch("compact_rows", gridX(rowBytes, s.rows()), gridY(s.rows()), 256, 0,
+                () -> "download(" + s + ")", dense.ptr(), s.ptr(), (int) s.rows(), rowBytes,
+                s.rowStride() * s.dtype().bytes());
+        copyToHost(dst, dense.ptr(), bytes);
+        dense.storage().release();
+    }
+
+    /** Host → device through the pinned staging buffer, asynchronously on the stream. */
+    private void copyToDevice(long dst, MemorySegment src, long bytes) {
+        for (long off = 0; off < bytes; off += STAGING_BYTES) {
+            long len = Math.min(STAGING_BYTES, bytes - off);
+            MemorySegment st = stagingTake(len);
+            MemorySegment.copy(src, off, st, 0, len);
+            driver.memcpyHtoDAsync(dst + off, st, len, stream);
+        }
+    }
+
+    /** Device → host through the staging buffer; waits for the stream. */
+    private void copyToHost(MemorySegment dst, long src, long bytes) {
+        for (long off = 0; off < bytes; off += STAGING_BYTES) {
+            long len = Math.min(STAGING_BYTES, bytes - off);
+            MemorySegment st = stagingTake(len);
+            driver.memcpyDtoHAsync(st, src + off, len, stream);
+            syncStream();
+            MemorySegment.copy(st, 0, dst, off, len);
+        }
+    }
+
+    /** A slice of the pinned buffer not read by any queued copy (waits for the stream when full). */
+    private MemorySegment stagingTake(long bytes) {
+        if (stagingTop + bytes > STAGING_BYTES) {
+            syncStream();
+        }
+        MemorySegment s = staging.asSlice(stagingTop, bytes);
+        stagingTop += DeviceArena.alignUp(bytes);
+        return s;
+    }
+
+    private void syncStream() {
+        int r = driver.streamSynchronizeRaw(stream);
+        if (r != 0) {
+            throw new CudaException("cuStreamSynchronize (recent kernels: " + kernels.recentLaunches() + ")", r,
+                    driver.errorName(r), driver.errorString(r));
+        }
+        stagingTop = 0;
+    }
+
+    @Override
+    public KvCache allocateKvCache(KvCacheSpec spec) {
+        enter();
+        if (spec.dtype() != DType.BF16) {
+            throw new JLightException("cuda backend keeps the KV cache in BF16, asked for " + spec.dtype());
+        }
+        if (spec.headDim() % 2 != 0 || spec.headDim() > 256) {
+            throw new JLightException("cuda attention supports even head dims up to 256, got " + spec.headDim());
+        }
+        String what = String.format(Locale.ROOT, "%d blocks of %d tokens × %d layers × %d kv heads × %d dims",
+                spec.numBlocks(), spec.blockSize(), spec.numLayers(), spec.numKvHeads(), spec.headDim());
+        DeviceArena.Block b = allocateBlock(spec.totalBytes(), DeviceArena.Purpose.KV_CACHE, what);
+        return new CudaKvCache(spec, new CudaTensor.Storage(arena, b, "KV cache of " + what), this);
+    }
+
+    // ---- ops ----------------------------------------------------------------------------------
+
+    @Override
+    public void embedding(Tensor out, Tensor table, Tensor ids) {
+        gather("embedding", out, table, ids);
+    }
+
+    @Override
+    public void gatherRows(Tensor out, Tensor x, Tensor rows) {
+        gather("gatherRows", out, x, rows);
+    }
+
+    private void gather(String op, Tensor out, Tensor src, Tensor idx) {
+        enter();
+        CudaTensor o = cuda(out, op), s = cuda(src, op), i = cuda(idx, op);
+        if (o.dtype() != s.dtype() || (o.dtype() != DType.BF16 && o.dtype() != DType.F32)) {
+            throw new JLightException(op + ": out " + o + " and source " + s + " must both be BF16 or F32");
+        }
+        requireDType(op, "indices", i, DType.I32);
+        long n = o.rows();
+        if (i.numel() != n || o.cols() != s.cols()) {
+            throw shapeError(op, "out " + o + ", source " + s + ", indices " + i);
+        }
+        if (n == 0) {
+            return;
+        }
+        long idxStride = i.rank() == 1 ? 1 : i.rowStride();
+        String kernel = o.dtype() == DType.BF16 ? "gather_rows_bf16" : "gather_rows_f32";
+        kernels.launch(kernel, (int) Math.min(n, 1 << 20), 1, 256, 0,
+                () -> op + "(R=" + n + ",H=" + o.cols() + ",V=" + s.rows() + ")", o.ptr(), s.ptr(), i.ptr(), (int) n,
+                (int) o.cols(), (int) s.rows(), o.rowStride(), s.rowStride(), idxStride);
+    }
+
+    @Override
+    public void rmsNorm(Tensor out, Tensor x, Tensor weight, float eps) {
+        enter();
+        CudaTensor o = bf16(out, "rmsNorm"), xx = bf16(x, "rmsNorm"), w = bf16(weight, "rmsNorm");
+        long rows = xx.rows(), cols = xx.cols();
+        if (o.rows() != rows || o.cols() != cols || w.numel() != cols) {
+            throw shapeError("rmsNorm", "out " + o + ", x " + xx + ", weight " + w);
+        }
+        if (rows == 0) {
+            return;
+        }
+        kernels.launch("rms_norm_bf16", (int) Math.min(rows, 1 << 20), 1, normThreads(cols), 0,
+                () -> "rmsNorm(T=" + rows + ",H=" + cols + ")", o.ptr(), xx.ptr(), w.ptr(), (int) rows, (int) cols,
+                o.rowStride(), xx.rowStride(), eps);
+    }
+
+    @Override
+    public void addRmsNorm(Tensor out, Tensor residual, Tensor x, Tensor weight, float eps) {
+        enter();
+        CudaTensor o = bf16(out, "addRmsNorm"), r = bf16(residual, "addRmsNorm"), xx = bf16(x, "addRmsNorm"),
+                w = bf16(weight, "addRmsNorm");
+        long rows = r.rows(), cols = r.cols();
+        if (o.rows() != rows || o.cols() != cols || xx.rows() != rows || xx.cols() != cols || w.numel() != cols) {
+            throw shapeError("addRmsNorm", "out " + o + ", residual " + r + ", x " + xx + ", weight " + w);
+        }
+        if (rows == 0) {
+            return;
+        }
+        kernels.launch("add_rms_norm_bf16", (int) Math.min(rows, 1 << 20), 1, normThreads(cols), 0,
+                () -> "addRmsNorm(T=" + rows + ",H=" + cols + ")", o.ptr(), r.ptr(), xx.ptr(), w.ptr(), (int) rows,
+                (int) cols, o.rowStride(), r.rowStride(), xx.rowStride(), eps);
+    }
+
+    private static int normThreads(long cols) {
+        return cols <= 1024 ? 128 : cols <= 4096 ? 256 : 512;
+    }
+
+    @Override
+    public void matmul(Tensor out, Tensor x, Tensor w) {
+        enter();
+        CudaTensor o = cuda(out, "matmul"), xx = bf16(x, "matmul"), ww = bf16(w, "matmul");
+        if (o.dtype() != DType.BF16 && o.dtype() != DType.F32) {
+            throw new JLightException("matmul: out must be BF16 or F32, got " + o);
+        }
+        long t = xx.rows(), k = xx.cols(), n = ww.rows();
+        if (ww.cols() != k || o.rows() != t || o.cols() != n) {
+            throw shapeError("matmul", "out " + o + " = x " + xx + " · wᵀ " + ww);
+        }
+        if (t == 0) {
+            return;
+        }
+        int outType = o.dtype() == DType.F32 ? CublasLt.CUDA_R_32F : CublasLt.CUDA_R_16BF;
+        String what = "matmul(T=" + t + ",N=" + n + ",K=" + k + ",out=" + o.dtype() + ")";
+        matmul.run(o.ptr(), outType, o.rowStride(), xx.ptr(), xx.rowStride(), ww.ptr(), ww.rowStride(), t, n, k, what);
+        kernels.syncAfter(() -> what);
+    }
+
+    @Override
+    public void addBias(Tensor x, Tensor bias) {
+        enter();
+        CudaTensor xx = cuda(x, "addBias"), b = bf16(bias, "addBias");
+        long rows = xx.rows(), cols = xx.cols();
+        if (b.numel() != cols) {
+            throw shapeError("addBias", "x " + xx + ", bias " + b);
+        }
+        if (rows == 0) {
+            return;
+        }
+        kernels.launch(floatKernel("add_bias", xx), gridX(cols, rows), gridY(rows), 256, 0,
+                () -> "addBias(T=" + rows + ",N=" + cols + ")", xx.ptr(), b.ptr(), (int) rows, (int) cols,
+                xx.rowStride());
+    }
+
+    @Override
+    public void add(Tensor x, Tensor y) {
+        enter();
+        CudaTensor xx = cuda(x, "add"), yy = cuda(y, "add");
+        long rows = xx.rows(), cols = xx.cols();
+        if (yy.dtype() != xx.dtype() || yy.rows() != rows || yy.cols() != cols) {
+            throw shapeError("add", "x " + xx + ", y " + yy);
+        }
+        if (rows == 0) {
+            return;
+        }
+        kernels.launch(floatKernel("add", xx), gridX(cols, rows), gridY(rows), 256, 0,
+                () -> "add(T=" + rows + ",N=" + cols + ")", xx.ptr(), yy.ptr(), (int) rows, (int) cols,
+                xx.rowStride(), yy.rowStride());
+    }
+
+    @Override
+    public void scale(Tensor x, float s) {
+        enter();
+        CudaTensor xx = cuda(x, "scale");
+        long rows = xx.rows(), cols = xx.cols();
+        if (rows == 0) {
+            return;
+        }
+        kernels.launch(floatKernel("scale", xx), gridX(cols, rows), gridY(rows), 256, 0,
+                () -> "scale(T=" + rows + ",N=" + cols + ")", xx.ptr(), s, (int) rows, (int) cols, xx.rowStride());
+    }
+
+    @Override
+    public void rope(Tensor q, Tensor k, Tensor positions, RopeSpec rope, int numHeads, int numKvHeads) {
+        enter();
+        CudaTensor qq = bf16(q, "rope"), kk = bf16(k, "rope"), pos = cuda(positions, "rope");
+        requireDType("rope", "positions", pos, DType.I32);
+        long t = qq.rows();
+        int hd = rope.headDim();
+        if (qq.cols() != (long) numHeads * hd || kk.cols() != (long) numKvHeads * hd || kk.rows() != t
+                || pos.numel() != t || rope.rotaryDim() > hd || rope.rotaryDim() % 2 != 0) {
+            throw shapeError("rope", "q " + qq + ", k " + kk + ", positions " + pos + ", " + numHeads + "/"
+                    + numKvHeads + " heads of " + hd + " (rotary " + rope.rotaryDim() + ")");
+        }
+        if (t == 0) {
+            return;
+        }
+        CudaTensor inv = invFreq(rope);
+        long posStride = pos.rank() == 1 ? 1 : pos.rowStride();
+        kernels.launch("rope_neox_bf16", (int) Math.min(t, 1 << 20), 1, 128, 0,
+                () -> "rope(T=" + t + ",heads=" + numHeads + "/" + numKvHeads + ",D=" + hd + ")", qq.ptr(), kk.ptr(),
+                pos.ptr(), inv.ptr(), (int) t, numHeads, numKvHeads, hd, rope.rotaryDim(), qq.rowStride(),
+                kk.rowStride(), posStride);
+    }
+
+    /** RopeSpec.inverseFrequencies() uploaded once per spec. */
+    private CudaTensor invFreq(RopeSpec rope) {
+        CudaTensor t = invFreqs.get(rope);
+        if (t == null) {
+            float[] inv = rope.inverseFrequencies();
+            t = newTensor(DType.F32, new long[] {inv.length}, DeviceArena.Purpose.WEIGHTS, "rope inverse frequencies");
+            copyToDevice(t.ptr(), MemorySegment.ofArray(inv), inv.length * 4L);
+            invFreqs.put(rope, t);
+        }
+        return t;
+    }
+
+    @Override
+    public void siluMul(Tensor out, Tensor gateUp) {
+        enter();
+        CudaTensor o = bf16(out, "siluMul"), g = bf16(gateUp, "siluMul");
+        long rows = o.rows(), inter = o.cols();
+        if (g.rows() != rows || g.cols() != 2 * inter) {
+            throw shapeError("siluMul", "out " + o + ", gateUp " + g);
+        }
+        if (rows == 0) {
+            return;
+        }
+        kernels.launch("silu_mul_bf16", gridX(inter, rows), gridY(rows), 256, 0,
+                () -> "siluMul(T=" + rows + ",I=" + inter + ")", o.ptr(), g.ptr(), (int) rows, (int) inter,
+                o.rowStride(), g.rowStride());
+    }
+
+    @Override
+    public void writeKv(KvCache cache, int layer, Tensor k, Tensor v, AttentionMetadata meta) {
+        enter();
+        CudaKvCache c = cache(cache);
+        CudaTensor kk = bf16(k, "writeKv"), vv = bf16(v, "writeKv");
+        KvCacheSpec spec = c.spec();
+        long kvDim = (long) spec.numKvHeads() * spec.headDim();
+        long t = meta.numTokens();
+        if (kk.cols() != kvDim || vv.cols() != kvDim || kk.rows() != t || vv.rows() != t) {
+            throw shapeError("writeKv", "k " + kk + ", v " + vv + " for " + t + " tokens of " + kvDim
+                    + " kv dims");
+        }
+        if (t == 0) {
+            return;
+        }
+        StepMeta m = stepMeta(meta, spec);
+        kernels.launch("write_kv_bf16", (int) Math.min(t, 1 << 20), 1, 256, 0,
+                () -> "writeKv(layer=" + layer + ",T=" + t + ",kvDim=" + kvDim + ")", c.kPool(layer), c.vPool(layer),
+                kk.ptr(), vv.ptr(), m.slotMapping(), (int) t, (int) kvDim, kk.rowStride(), vv.rowStride());
+    }
+
+    @Override
+    public void attention(Tensor out, Tensor q, KvCache cache, int layer, AttentionMetadata meta, int numHeads,
+                          float scale) {
+        enter();
+        CudaKvCache c = cache(cache);
+        CudaTensor o = bf16(out, "attention"), qq = bf16(q, "attention");
+        KvCacheSpec spec = c.spec();
+        int hd = spec.headDim();
+        long t = meta.numTokens();
+        if (numHeads % spec.numKvHeads() != 0 || qq.cols() != (long) numHeads * hd || o.cols() != qq.cols()
+                || qq.rows() != t || o.rows() != t) {
+            throw shapeError("attention", "out " + o + ", q " + qq + " for " + t + " tokens, " + numHeads
+                    + " heads of " + hd + " over " + spec.numKvHeads() + " kv heads");
+        }
+        if (t == 0) {
+            return;
+        }
+        if (t > 65535) {
+            throw new JLightException("attention: " + t + " tokens in one step; the kernel takes at most 65535");
+        }
+        StepMeta m = stepMeta(meta, spec);
+        int group = numHeads / spec.numKvHeads();
+        int threads = 32 * ATTN_WARPS;
+        Supplier<String> what = () -> "attention(layer=" + layer + ",T=" + t + ",seqs=" + meta.numSeqs() + ",heads="
+                + numHeads + "/" + spec.numKvHeads() + ",D=" + hd + ",maxSeqLen=" + meta.maxSeqLen() + ")";
+        if (groupedAttention && (group == 2 || group == 4 || group == 8)) {
+            // the query heads of one KV head together: K/V read once per group
+            int smem = ATTN_WARPS * group * (hd + 2) * 4;
+            kernels.launch("paged_attention_g" + group + "_bf16", spec.numKvHeads(), (int) t, threads, smem, what,
+                    o.ptr(), qq.ptr(), c.kPool(layer), c.vPool(layer), m.queryStart(), m.seqLens(), m.blockTables(),
+                    m.tokenSeq(), spec.numKvHeads(), hd, spec.blockSize(), m.maxBlocks(), scale, o.rowStride(),
+                    qq.rowStride());
+            return;
+        }
+        int smem = ATTN_WARPS * (hd + 2) * 4;
+        kernels.launch("paged_attention_bf16", numHeads, (int) t, threads, smem, what, o.ptr(), qq.ptr(),
+                c.kPool(layer), c.vPool(layer), m.queryStart(), m.seqLens(), m.blockTables(), m.tokenSeq(), numHeads,
+                spec.numKvHeads(), hd, spec.blockSize(), m.maxBlocks(), scale, o.rowStride(), qq.rowStride());
+    }
+
+    /**
+     * Whether attention uses the grouped kernel (one block per KV head and token) for GQA groups
+     * of 2, 4 and 8, or the one-block-per-query-head kernel everywhere (-Djlight.cuda.attention=simple;
+     * tests check both).
+     */
+    void setGroupedAttention(boolean grouped) {
+        this.groupedAttention = grouped;
+    }
+
+    // ---- per-step attention metadata ----------------------------------------------------------
+
+    /** Device copies of one step's AttentionMetadata (I32), uploaded once per step. */
+    private record StepMeta(AttentionMetadata source, KvCacheSpec spec, CudaTensor buffer, long queryStart,
+                            long seqLens, long blockTables, long slotMapping, long tokenSeq, int maxBlocks) {
+    }
+
+    private StepMeta stepMeta(AttentionMetadata meta, KvCacheSpec spec) {
+        StepMeta m = stepMeta;
+        if (m != null && m.source() == meta && m.spec().equals(spec)) {
+            return m;
+        }
+        int s = meta.numSeqs(), t = meta.numTokens();
+        int[] qs = meta.queryStart(), lens = meta.seqLens(), slots = meta.slotMapping();
+        int[][] tables = meta.blockTables();
+        if (meta.blockSize() != spec.blockSize()) {
+            throw new JLightException("attention metadata has block size " + meta.blockSize() + ", KV cache "
+                    + spec.blockSize());
+        }
+        int maxBlocks = 1;
+        for (int[] tb : tables) {
+            maxBlocks = Math.max(maxBlocks, tb.length);
+        }
+        int[] all = new int[(s + 1) + s + s * maxBlocks + t + t];
+        System.arraycopy(qs, 0, all, 0, s + 1);
+        System.arraycopy(lens, 0, all, s + 1, s);
+        int bt = 2 * s + 1;
+        int sm = bt + s * maxBlocks;
+        int ts = sm + t;
+        for (int i = 0; i < s; i++) {
+            int qlen = meta.queryLen(i);
+            int needed = (lens[i] + spec.blockSize() - 1) / spec.blockSize();
+            if (qlen < 0 || lens[i] < qlen || needed > tables[i].length) {
+                throw new JLightException("attention metadata: sequence " + i + " has " + qlen + " new tokens, "
+                        + lens[i] + " in all and a block table of " + tables[i].length + " blocks of "
+                        + spec.blockSize());
+            }
+            for (int j = 0; j < needed; j++) {
+                if (tables[i][j] < 0 || tables[i][j] >= spec.numBlocks()) {
+                    throw new JLightException("attention metadata: sequence " + i + " block " + j + " is "
+                            + tables[i][j] + ", the KV cache has " + spec.numBlocks() + " blocks");
+                }
+            }
+            System.arraycopy(tables[i], 0, all, bt + i * maxBlocks, tables[i].length);
+            for (int tok = qs[i]; tok < qs[i + 1]; tok++) {
+                all[ts + tok] = i;
+            }
+        }
+        long slotsTotal = (long) spec.numBlocks() * spec.blockSize();
+        for (int i = 0; i < t; i++) {
+            if (slots[i] < -1 || slots[i] >= slotsTotal) {
+                throw new JLightException("attention metadata: token " + i + " has slot " + slots[i]
+                        + ", the KV cache has " + slotsTotal + " slots");
+            }
+        }
+        System.arraycopy(slots, 0, all, sm, t);
+        CudaTensor buf = m != null && m.buffer().numel() >= all.length ? m.buffer() : null;
+        if (buf == null) {
+            if (m != null) {
+                m.buffer().storage().release();
+            }
+            buf = newTensor(DType.I32, new long[] {Math.max(all.length * 2L, 1024)}, DeviceArena.Purpose.WORKSPACE,
+                    "attention metadata");
+        }
+        copyToDevice(buf.ptr(), MemorySegment.ofArray(all), all.length * 4L);
+        long base = buf.ptr();
+        stepMeta = new StepMeta(meta, spec, buf, base, base + 4L * (s + 1), base + 4L * bt, base + 4L * sm,
+                base + 4L * ts, maxBlocks);
+        return stepMeta;
+    }
+
+    // ---- tools for benchmarks and tests ------------------------------------------------------
+
+    /** dst = src for two contiguous tensors of the same size (a device-to-device copy). */
+    public void copy(Tensor dst, Tensor src) {
+        enter();
+        CudaTensor d = cuda(dst, "copy"), s = cuda(src, "copy");
+        if (!d.isContiguous() || !s.isContiguous() || d.denseBytes() != s.denseBytes()) {
+            throw new JLightException("copy: " + s + " to " + d + " needs two contiguous tensors of one size");
+        }
+        driver.memcpyDtoDAsync(d.ptr(), s.ptr(), s.denseBytes(), stream);
+    }
+
+    /**
+     * Times {@code work} (which queues device work on this backend) with device events: after
+     * {@code warmup} untimed runs, returns the milliseconds of each of {@code iterations} runs.
+     */
+    public double[] timeMs(Runnable work, int warmup, int iterations) {
+        enter();
+        for (int i = 0; i < warmup; i++) {
+            work.run();
+        }
+        MemorySegment[] ev = new MemorySegment[iterations + 1];
+        for (int i = 0; i <= iterations; i++) {
+            ev[i] = driver.eventCreate();
+        }
+        try {
+            driver.eventRecord(ev[0], stream);
+            for (int i = 0; i < iterations; i++) {
+                work.run();
+                driver.eventRecord(ev[i + 1], stream);
+            }
+            driver.eventSynchronize(ev[iterations]);
+            syncStream();
+            double[] ms = new double[iterations];
+            for (int i = 0; i < iterations; i++) {
+                ms[i] = driver.eventElapsedMs(ev[i], ev[i + 1]);
+            }
+            return ms;
+        } finally {
+            for (MemorySegment e : ev) {
+                driver.eventDestroy(e);
+            }
+        }
+    }
+
+    // ---- sync and close -----------------------------------------------------------------------
+
+    @Override
+    public void synchronize() {
+        enter();
+        syncStream();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        driver.setCurrent(context);
+        CURRENT.set(context);
+        try {
+            syncStream();
+        } finally {
+            closed = true;
+            matmul.close();
+            driver.memFree(arenaBase);
+            driver.memFreeHost(staging);
+            driver.streamDestroy(stream);
+            kernels.unload();
+            host.close();
+        }
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    /** Makes this backend's context current on the calling thread. */
+    private void enter() {
+        if (closed) {
+            throw new IllegalStateException("cuda backend is closed");
+        }
+        if (CURRENT.get() != context) {
+            driver.setCurrent(context);
+            CURRENT.set(context);
+        }
+    }
+
+    private static int gridX(long cols, long rows) {
+        long blocks = (cols + 255) / 256;
+        long cap = Math.max(1, 4096 / Math.max(rows, 1));
+        return (int) Math.max(1, Math.min(blocks, cap));
+    }
+
+    private static int gridY(long rows) {
+        return (int) Math.min(rows, 65535);
+    }
+
+    private static String floatKernel(String base, CudaTensor x) {
+        return switch (x.dtype()) {
+            case BF16 -> base + "_bf16";
+            case F32 -> base + "_f32";
+            default -> throw new JLightException(base + ": " + x + " must be BF16 or F32");
+        };
+    }
+
+    private static CudaTensor cuda(Tensor t, String op) {
+        if (t instanceof CudaTensor c) {
+            return c;
+        }
+        throw new JLightException(op + ": " + (t == null ? "null tensor" : "a " + t.getClass().getSimpleName()
+                + " is not a cuda tensor"));
+    }
+
+    private static CudaTensor bf16(Tensor t, String op) {
+        CudaTensor c = cuda(t, op);
+        if (c.dtype() != DType.BF16) {
+            throw new JLightException(op + ": cuda backend expects BF16 here, got " + c);
+        }
+        return c;
+    }
+
+    private static void requireDType(String op, String what, CudaTensor t, DType d) {
+        if (t.dtype() != d) {
+            throw new JLightException(op + ": " + what + " must be " + d + ", got " + t);
+        }
+    }
+
+    private CudaKvCache cache(KvCache kv) {
+        if (kv instanceof CudaKvCache c && c.owner() == this) {
+            return c;
+        }
+        throw new JLightException("KV cache " + kv + " was not allocated by this cuda backend");
+    }
+
+    private static JLightException shapeError(String op, String detail) {
+        return new JLightException(op + ": shapes do not fit: " + detail);
+    }
+}

@@ -1,0 +1,167 @@
+package dev.jlight.cuda;
+
+import dev.jlight.core.JLightException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.Supplier;
+
+/**
+ * The kernels of src/main/cuda, compiled by nvcc at build time into the resource
+ * {@code dev/jlight/cuda/kernels.fatbin} and loaded as one module. {@link #launch} marshals the
+ * arguments (Long → 8 bytes, Integer → 4, Float → 4, in the order of the kernel's C signature)
+ * and names the kernel and the op's shape in any error.
+ */
+final class Kernels {
+    static final String FATBIN = "kernels.fatbin";
+    static final String PROPERTIES = "kernels.properties";
+    private static final int MAX_ARGS = 32;
+    private static final int RECENT = 8;
+
+    private final CudaDriver driver;
+    private final MemorySegment module;
+    private final MemorySegment stream;
+    private final Map<String, MemorySegment> functions = new HashMap<>();
+    private final MemorySegment values;
+    private final MemorySegment pointers;
+    private final boolean syncEachLaunch;
+    /** The last launches, named in the error when an asynchronous fault surfaces at a sync. */
+    private final String[] recentNames = new String[RECENT];
+    private final List<Supplier<String>> recentWhat = new ArrayList<>(Collections.nCopies(RECENT, null));
+    private int recentNext;
+
+    Kernels(CudaDriver driver, MemorySegment stream, Arena arena) {
+        this.driver = driver;
+        this.stream = stream;
+        byte[] image = readFatbin();
+        MemorySegment native_ = arena.allocate(image.length + 1L, 256);
+        MemorySegment.copy(MemorySegment.ofArray(image), 0, native_, 0, image.length);
+        this.module = driver.moduleLoadData(native_);
+        this.values = arena.allocate(8L * MAX_ARGS, 8);
+        this.pointers = arena.allocate(8L * MAX_ARGS, 8);
+        for (int i = 0; i < MAX_ARGS; i++) {
+            pointers.setAtIndex(ValueLayout.ADDRESS, i, values.asSlice(8L * i, 8));
+        }
+        this.syncEachLaunch = Boolean.getBoolean("jlight.cuda.syncLaunches");
+    }
+
+    /** Why the kernels are missing, or null when the fatbin resource is there. */
+    static String missingReason() {
+        if (Kernels.class.getResource(FATBIN) != null) {
+            return null;
+        }
+        Properties p = buildInfo();
+        String reason = p.getProperty("reason");
+        return "kernels not built (" + (reason != null ? reason : "nvcc absent at build time") + ")";
+    }
+
+    /** kernels.properties written by build-kernels.sh: built=true|false, nvcc version, gencodes. */
+    static Properties buildInfo() {
+        Properties p = new Properties();
+        try (InputStream in = Kernels.class.getResourceAsStream(PROPERTIES)) {
+            if (in != null) {
+                p.load(in);
+            }
+        } catch (IOException e) {
+            // no build info: treated as not built
+        }
+        return p;
+    }
+
+    private static byte[] readFatbin() {
+        String missing = missingReason();
+        if (missing != null) {
+            throw new JLightException(missing);
+        }
+        try (InputStream in = Kernels.class.getResourceAsStream(FATBIN)) {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new JLightException("cannot read kernels.fatbin: " + e.getMessage(), e);
+        }
+    }
+
+    MemorySegment function(String name) {
+        MemorySegment f = functions.get(name);
+        if (f == null) {
+            f = driver.moduleGetFunction(module, name);
+            functions.put(name, f);
+        }
+        return f;
+    }
+
+    /**
+     * Launches {@code name} on the backend's stream with grid (gx, gy), block bx and dynamic
+     * shared memory; {@code what} describes the op and shape for error messages.
+     */
+    void launch(String name, int gx, int gy, int bx, int sharedBytes, Supplier<String> what, Object... args) {
+        if (args.length > MAX_ARGS) {
+            throw new IllegalArgumentException(name + ": " + args.length + " arguments");
+        }
+        for (int i = 0; i < args.length; i++) {
+            long off = 8L * i;
+            switch (args[i]) {
+                case Long l -> values.set(ValueLayout.JAVA_LONG, off, l);
+                case Integer v -> values.set(ValueLayout.JAVA_INT, off, v);
+                case Float f -> values.set(ValueLayout.JAVA_FLOAT, off, f);
+                default -> throw new IllegalArgumentException(name + " argument " + i + ": " + args[i].getClass());
+            }
+        }
+        recentNames[recentNext] = name;
+        recentWhat.set(recentNext, what);
+        recentNext = (recentNext + 1) % RECENT;
+        int r = driver.launchKernel(function(name), gx, gy, 1, bx, 1, 1, sharedBytes, stream, pointers);
+        if (r != 0) {
+            throw new CudaException(describe(name, gx, gy, bx, sharedBytes, what), r, driver.errorName(r),
+                    driver.errorString(r));
+        }
+        if (syncEachLaunch) {
+            r = driver.streamSynchronizeRaw(stream);
+            if (r != 0) {
+                throw new CudaException(describe(name, gx, gy, bx, sharedBytes, what) + " (run)", r,
+                        driver.errorName(r), driver.errorString(r));
+            }
+        }
+    }
+
+    /** In the debugging mode (-Djlight.cuda.syncLaunches=true), waits for work queued outside launch (cuBLASLt). */
+    void syncAfter(Supplier<String> what) {
+        if (syncEachLaunch) {
+            int r = driver.streamSynchronizeRaw(stream);
+            if (r != 0) {
+                throw new CudaException(what.get() + " (run)", r, driver.errorName(r), driver.errorString(r));
+            }
+        }
+    }
+
+    private static String describe(String name, int gx, int gy, int bx, int smem, Supplier<String> what) {
+        return name + "<<<(" + gx + "," + gy + "), " + bx + ", " + smem + ">>> for " + what.get();
+    }
+
+    void unload() {
+        driver.moduleUnload(module);
+        functions.clear();
+    }
+
+    /** The recently launched kernels, oldest first, for the message of a failed synchronize. */
+    String recentLaunches() {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < RECENT; i++) {
+            int k = (recentNext + i) % RECENT;
+            if (recentNames[k] != null) {
+                if (!sb.isEmpty()) {
+                    sb.append("; ");
+                }
+                sb.append(recentNames[k]).append(" for ").append(recentWhat.get(k).get());
+            }
+        }
+        return sb.toString();
+    }
+}

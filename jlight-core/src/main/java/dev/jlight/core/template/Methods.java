@@ -1,0 +1,766 @@
+package dev.jlight.core.template;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/** Python attributes and methods of template values: str, dict, list, tuple, numbers. */
+final class Methods {
+    private Methods() {}
+
+    static final Object NOT_FOUND = new Object();
+
+    private static final Set<String> STR_METHODS = Set.of(
+            "capitalize", "casefold", "center", "count", "endswith", "find", "format", "format_map", "index",
+            "isalnum", "isalpha", "isascii", "isdecimal", "isdigit", "isidentifier", "islower", "isnumeric",
+            "isprintable", "isspace", "istitle", "isupper", "join", "ljust", "lower", "lstrip", "partition",
+            "removeprefix", "removesuffix", "replace", "rfind", "rindex", "rjust", "rpartition", "rsplit", "rstrip",
+            "split", "splitlines", "startswith", "strip", "swapcase", "title", "upper", "zfill", "expandtabs");
+    private static final Set<String> DICT_METHODS = Set.of("items", "keys", "values", "get", "copy");
+    private static final Set<String> DICT_MUTATORS = Set.of("clear", "pop", "popitem", "setdefault", "update");
+    private static final Set<String> LIST_METHODS = Set.of("index", "count", "copy");
+    private static final Set<String> LIST_MUTATORS = Set.of("append", "clear", "pop", "reverse", "insert", "sort",
+            "extend", "remove");
+
+    /** A method looked up on a value, as {@code 'abc'.upper} is in Python. */
+    record BoundMethod(Object self, String name) implements PyCallable {
+        @Override
+        public Object call(Interpreter in, List<Object> args, Map<String, Object> kwargs) {
+            return invoke(in, self, name, new CallArgs(name, args, kwargs));
+        }
+
+        @Override
+        public String repr() {
+            return "<built-in method " + name + " of " + Py.typeName(self) + " object>";
+        }
+    }
+
+    /**
+     * Python {@code getattr(obj, name)} for the value model, with the immutable sandbox's refusals;
+     * {@link #NOT_FOUND} when Python has no such attribute.
+     */
+    static Object attribute(Object obj, String name) {
+        if (obj instanceof String) {
+            return STR_METHODS.contains(name) ? new BoundMethod(obj, name) : NOT_FOUND;
+        }
+        if (obj instanceof Map) {
+            if (DICT_METHODS.contains(name)) {
+                return new BoundMethod(obj, name);
+            }
+            return DICT_MUTATORS.contains(name) ? Undefined.unsafe(obj, name) : NOT_FOUND;
+        }
+        if (obj instanceof PySeq.Tuple t && t.names != null && t.names.contains(name)) {
+            return t.get(t.names.indexOf(name));
+        }
+        if (obj instanceof PySeq.Tuple || obj instanceof PySeq.Range) {
+            return name.equals("index") || name.equals("count") ? new BoundMethod(obj, name) : NOT_FOUND;
+        }
+        if (obj instanceof List) {
+            if (obj instanceof PySeq) {
+                return NOT_FOUND;
+            }
+            if (LIST_METHODS.contains(name)) {
+                return new BoundMethod(obj, name);
+            }
+            return LIST_MUTATORS.contains(name) ? Undefined.unsafe(obj, name) : NOT_FOUND;
+        }
+        if (obj instanceof Namespace ns) {
+            return ns.attrs.containsKey(name) ? ns.attrs.get(name) : NOT_FOUND;
+        }
+        if (obj instanceof LoopContext lc) {
+            return lc.attribute(name);
+        }
+        if (obj instanceof Builtins.Cycler c) {
+            return c.attribute(name);
+        }
+        if (obj instanceof Long || obj instanceof Boolean) {
+            return switch (name) {
+                case "real", "numerator" -> Py.toLong(obj);
+                case "imag" -> 0L;
+                case "denominator" -> 1L;
+                default -> NOT_FOUND;
+            };
+        }
+        if (obj instanceof Double d) {
+            return switch (name) {
+                case "real" -> d;
+                case "imag" -> 0.0;
+                case "is_integer" -> new BoundMethod(obj, name);
+                default -> NOT_FOUND;
+            };
+        }
+        return NOT_FOUND;
+    }
+
+    static Object invoke(Interpreter in, Object self, String name, CallArgs a) {
+        if (self instanceof String s) {
+            return strMethod(in, s, name, a);
+        }
+        if (self instanceof Map<?, ?> m) {
+            return dictMethod(m, name, a);
+        }
+        if (self instanceof List<?> l) {
+            return listMethod(l, name, a);
+        }
+        if (self instanceof Double d && name.equals("is_integer")) {
+            a.check(0);
+            return !Double.isInfinite(d) && d == Math.floor(d);
+        }
+        throw Py.typeError("unsupported method " + name);
+    }
+
+    // ------------------------------------------------------------ dict, list
+
+    static PySeq.DictView items(Map<?, ?> m) {
+        List<Object> out = new ArrayList<>(m.size());
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+            out.add(new PySeq.Tuple(e.getKey(), e.getValue()));
+        }
+        return new PySeq.DictView("items", out);
+    }
+
+    private static Object dictMethod(Map<?, ?> m, String name, CallArgs a) {
+        switch (name) {
+            case "items":
+                a.check(0);
+                return items(m);
+            case "keys":
+                a.check(0);
+                return new PySeq.DictView("keys", new ArrayList<>(m.keySet()));
+            case "values":
+                a.check(0);
+                return new PySeq.DictView("values", new ArrayList<>(m.values()));
+            case "get": {
+                a.check(2).min(1);
+                Object key = a.pos.get(0);
+                Py.checkHashable(key);
+                Object k = Py.findKey(m, key);
+                return k == Py.NO_KEY ? a.get(1, null, null) : m.get(k);
+            }
+            case "copy":
+                a.check(0);
+                return new LinkedHashMap<Object, Object>(m);
+            default:
+                throw Py.typeError("unsupported method dict." + name);
+        }
+    }
+
+    private static Object listMethod(List<?> l, String name, CallArgs a) {
+        switch (name) {
+            case "index": {
+                a.check(3).min(1);
+                Object x = a.pos.get(0);
+                int n = l.size();
+                int[] r = sliceBounds(n, a.get(1, null, null), a.get(2, null, null));
+                for (int i = r[0]; i < r[1]; i++) {
+                    if (Py.eq(l.get(i), x)) {
+                        return (long) i;
+                    }
+                }
+                throw Py.valueError(Py.isList(l) ? Py.repr(x) + " is not in list" : "tuple.index(x): x not in tuple");
+            }
+            case "count": {
+                a.check(1).min(1);
+                long c = 0;
+                for (Object o : l) {
+                    if (Py.eq(o, a.pos.get(0))) {
+                        c++;
+                    }
+                }
+                return c;
+            }
+            case "copy":
+                a.check(0);
+                return new ArrayList<Object>(l);
+            default:
+                throw Py.typeError("unsupported method list." + name);
+        }
+    }
+
+    /** Python's start/end clamping for find/count/index arguments (None means absent). */
+    static int[] sliceBounds(int len, Object start, Object end) {
+        long s = start == null ? 0 : Py.toLong(start);
+        long e = end == null ? len : Py.toLong(end);
+        if (s < 0) {
+            s = Math.max(0, s + len);
+        }
+        if (e < 0) {
+            e = Math.max(0, e + len);
+        }
+        s = Math.min(s, len);
+        e = Math.min(e, len);
+        return new int[] {(int) s, (int) e};
+    }
+
+    // ------------------------------------------------------------ str
+
+    private static Object strMethod(Interpreter in, String s, String name, CallArgs a) {
+        switch (name) {
+            case "upper":
+                a.check(0);
+                return upper(s);
+            case "lower":
+                a.check(0);
+                return lower(s);
+            case "casefold":
+                a.check(0);
+                return lower(s);
+            case "title":
+                a.check(0);
+                return title(s);
+            case "capitalize":
+                a.check(0);
+                return capitalize(s);
+            case "swapcase": {
+                a.check(0);
+                StringBuilder sb = new StringBuilder();
+                s.codePoints().forEach(cp -> sb.appendCodePoint(
+                        Character.isUpperCase(cp) ? Character.toLowerCase(cp)
+                                : Character.isLowerCase(cp) ? Character.toUpperCase(cp) : cp));
+                return sb.toString();
+            }
+            case "strip":
+                a.check(1, "chars");
+                return strip(s, a.strOrNone(0, "chars"), true, true);
+            case "lstrip":
+                a.check(1, "chars");
+                return strip(s, a.strOrNone(0, "chars"), true, false);
+            case "rstrip":
+                a.check(1, "chars");
+                return strip(s, a.strOrNone(0, "chars"), false, true);
+            case "split":
+                a.check(2, "sep", "maxsplit");
+                return split(s, a.strOrNone(0, "sep"), a.integer(1, "maxsplit", -1));
+            case "rsplit":
+                a.check(2, "sep", "maxsplit");
+                return rsplit(s, a.strOrNone(0, "sep"), a.integer(1, "maxsplit", -1));
+            case "splitlines":
+                a.check(1, "keepends");
+                return splitlines(s, a.bool(0, "keepends", false));
+            case "startswith":
+            case "endswith": {
+                a.check(3).min(1);
+                Object prefix = a.pos.get(0);
+                String sub = window(s, a.get(1, null, null), a.get(2, null, null));
+                if (sub == null) {
+                    return false;
+                }
+                List<Object> options = prefix instanceof PySeq.Tuple t ? t : List.of(prefix);
+                for (Object o : options) {
+                    if (!(o instanceof String p)) {
+                        throw Py.typeError(name + " first arg must be str or a tuple of str, not " + Py.typeName(o));
+                    }
+                    if (name.equals("startswith") ? sub.startsWith(p) : sub.endsWith(p)) {
+                        return true;
+                    }
+                }
+                return false;
+            }
+            case "replace": {
+                a.check(3, "count").min(2);
+                return replace(s, a.str(0, null, null), a.str(1, null, null), a.integer(2, "count", -1), in.limits);
+            }
+            case "find":
+            case "rfind":
+            case "index":
+            case "rindex": {
+                a.check(3).min(1);
+                String sub = a.str(0, null, null);
+                long r = find(s, sub, a.get(1, null, null), a.get(2, null, null), name.startsWith("r"));
+                if (r < 0 && name.endsWith("index")) {
+                    throw Py.valueError("substring not found");
+                }
+                return r;
+            }
+            case "count": {
+                a.check(3).min(1);
+                return count(s, a.str(0, null, null), a.get(1, null, null), a.get(2, null, null));
+            }
+            case "join": {
+                a.check(1).min(1);
+                List<Object> items = Py.iterate(a.pos.get(0));
+                StringBuilder sb = new StringBuilder();
+                for (int i = 0; i < items.size(); i++) {
+                    if (!(items.get(i) instanceof String item)) {
+                        throw Py.typeError("sequence item " + i + ": expected str instance, " + Py.typeName(items.get(i))
+                                + " found");
+                    }
+                    if (i > 0) {
+                        sb.append(s);
+                    }
+                    sb.append(item);
+                    in.limits.checkSize(sb.length());
+                }
+                return sb.toString();
+            }
+            case "format":
+                return PyFormat.strFormat(in, s, a.pos, a.kw);
+            case "format_map": {
+                a.check(1).min(1);
+                Object m = a.pos.get(0);
+                if (!(m instanceof Map<?, ?> mm)) {
+                    throw Py.typeError("format_map() argument must be a mapping");
+                }
+                Map<String, Object> kw = new LinkedHashMap<>();
+                mm.forEach((k, v) -> kw.put(Py.str(k), v));
+                return PyFormat.strFormat(in, s, List.of(), kw);
+            }
+            case "center":
+            case "ljust":
+            case "rjust": {
+                a.check(2).min(1);
+                long width = a.integer(0, null, 0);
+                String fill = a.str(1, null, " ");
+                if (Py.cpLen(fill) != 1) {
+                    throw Py.typeError("The fill character must be exactly one character long");
+                }
+                return pad(s, width, fill, name, in.limits);
+            }
+            case "zfill": {
+                a.check(1).min(1);
+                long width = a.integer(0, null, 0);
+                int len = Py.cpLen(s);
+                if (width <= len) {
+                    return s;
+                }
+                in.limits.checkSize(width);
+                String zeros = "0".repeat((int) (width - len));
+                if (!s.isEmpty() && (s.charAt(0) == '+' || s.charAt(0) == '-')) {
+                    return s.charAt(0) + zeros + s.substring(1);
+                }
+                return zeros + s;
+            }
+            case "partition":
+            case "rpartition": {
+                a.check(1).min(1);
+                String sep = a.str(0, null, null);
+                if (sep.isEmpty()) {
+                    throw Py.valueError("empty separator");
+                }
+                int i = name.equals("partition") ? s.indexOf(sep) : s.lastIndexOf(sep);
+                if (i < 0) {
+                    return name.equals("partition") ? new PySeq.Tuple(s, "", "") : new PySeq.Tuple("", "", s);
+                }
+                return new PySeq.Tuple(s.substring(0, i), sep, s.substring(i + sep.length()));
+            }
+            case "removeprefix": {
+                a.check(1).min(1);
+                String p = a.str(0, null, null);
+                return s.startsWith(p) ? s.substring(p.length()) : s;
+            }
+            case "removesuffix": {
+                a.check(1).min(1);
+                String p = a.str(0, null, null);
+                return !p.isEmpty() && s.endsWith(p) ? s.substring(0, s.length() - p.length()) : s;
+            }
+            case "expandtabs": {
+                a.check(1, "tabsize");
+                long tab = a.integer(0, "tabsize", 8);
+                StringBuilder sb = new StringBuilder();
+                int col = 0;
+                for (int i = 0; i < s.length(); ) {
+                    int cp = s.codePointAt(i);
+                    i += Character.charCount(cp);
+                    if (cp == '\t') {
+                        if (tab > 0) {
+                            int spaces = (int) (tab - col % tab);
+                            sb.append(" ".repeat(spaces));
+                            col += spaces;
+                        }
+                    } else {
+                        sb.appendCodePoint(cp);
+                        col = (cp == '\n' || cp == '\r') ? 0 : col + 1;
+                    }
+                }
+                return sb.toString();
+            }
+            case "isalnum", "isalpha", "isascii", "isdecimal", "isdigit", "isidentifier", "islower", "isnumeric",
+                 "isprintable", "isspace", "istitle", "isupper":
+                a.check(0);
+                return strPredicate(s, name);
+            default:
+                throw Py.typeError("unsupported method str." + name);
+        }
+    }
+
+    static String upper(String s) {
+        return s.toUpperCase(Locale.ROOT);
+    }
+
+    static String lower(String s) {
+        return s.toLowerCase(Locale.ROOT);
+    }
+
+    private static boolean isCased(int cp) {
+        return Character.isUpperCase(cp) || Character.isLowerCase(cp) || Character.isTitleCase(cp);
+    }
+
+    /** Python's {@code str.title}. */
+    static String title(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        boolean prevCased = false;
+        for (int i = 0; i < s.length(); ) {
+            int cp = s.codePointAt(i);
+            i += Character.charCount(cp);
+            if (prevCased) {
+                sb.append(new String(Character.toChars(cp)).toLowerCase(Locale.ROOT));
+            } else {
+                sb.appendCodePoint(Character.toTitleCase(cp));
+            }
+            prevCased = isCased(cp);
+        }
+        return sb.toString();
+    }
+
+    /** Python's {@code str.capitalize}. */
+    static String capitalize(String s) {
+        if (s.isEmpty()) {
+            return s;
+        }
+        int cp = s.codePointAt(0);
+        int n = Character.charCount(cp);
+        return new String(Character.toChars(Character.toTitleCase(cp))) + s.substring(n).toLowerCase(Locale.ROOT);
+    }
+
+    static String strip(String s, String chars, boolean left, boolean right) {
+        int start = 0;
+        int end = s.length();
+        if (left) {
+            while (start < end) {
+                int cp = s.codePointAt(start);
+                if (!stripChar(cp, chars)) {
+                    break;
+                }
+                start += Character.charCount(cp);
+            }
+        }
+        if (right) {
+            while (end > start) {
+                int cp = s.codePointBefore(end);
+                if (!stripChar(cp, chars)) {
+                    break;
+                }
+                end -= Character.charCount(cp);
+            }
+        }
+        return s.substring(start, end);
+    }
+
+    private static boolean stripChar(int cp, String chars) {
+        if (chars == null) {
+            return Py.isSpace(cp);
+        }
+        return chars.indexOf(new String(Character.toChars(cp))) >= 0;
+    }
+
+    static List<Object> split(String s, String sep, long maxsplit) {
+        List<Object> out = new ArrayList<>();
+        if (maxsplit < 0) {
+            maxsplit = Long.MAX_VALUE;
+        }
+        if (sep == null) {
+            int i = 0;
+            int n = s.length();
+            while (true) {
+                while (i < n && Py.isSpace(s.codePointAt(i))) {
+                    i += Character.charCount(s.codePointAt(i));
+                }
+                if (i >= n) {
+                    break;
+                }
+                if (out.size() == maxsplit) {
+                    out.add(s.substring(i));
+                    break;
+                }
+                int j = i;
+                while (j < n && !Py.isSpace(s.codePointAt(j))) {
+                    j += Character.charCount(s.codePointAt(j));
+                }
+                out.add(s.substring(i, j));
+                i = j;
+            }
+            return out;
+        }
+        if (sep.isEmpty()) {
+            throw Py.valueError("empty separator");
+        }
+        int i = 0;
+        while (out.size() < maxsplit) {
+            int j = s.indexOf(sep, i);
+            if (j < 0) {
+                break;
+            }
+            out.add(s.substring(i, j));
+            i = j + sep.length();
+        }
+        out.add(s.substring(i));
+        return out;
+    }
+
+    static List<Object> rsplit(String s, String sep, long maxsplit) {
+        List<Object> out = new ArrayList<>();
+        if (maxsplit < 0) {
+            maxsplit = Long.MAX_VALUE;
+        }
+        if (sep == null) {
+            int j = s.length();
+            while (true) {
+                while (j > 0 && Py.isSpace(s.codePointBefore(j))) {
+                    j -= Character.charCount(s.codePointBefore(j));
+                }
+                if (j <= 0) {
+                    break;
+                }
+                if (out.size() == maxsplit) {
+                    out.add(s.substring(0, j));
+                    break;
+                }
+                int i = j;
+                while (i > 0 && !Py.isSpace(s.codePointBefore(i))) {
+                    i -= Character.charCount(s.codePointBefore(i));
+                }
+                out.add(s.substring(i, j));
+                j = i;
+            }
+        } else {
+            if (sep.isEmpty()) {
+                throw Py.valueError("empty separator");
+            }
+            int j = s.length();
+            while (out.size() < maxsplit) {
+                int i = s.lastIndexOf(sep, j - sep.length());
+                if (i < 0 || j - sep.length() < 0) {
+                    break;
+                }
+                out.add(s.substring(i + sep.length(), j));
+                j = i;
+            }
+            out.add(s.substring(0, j));
+        }
+        java.util.Collections.reverse(out);
+        return out;
+    }
+
+    private static boolean isLineBreak(int c) {
+        return c == '\n' || c == '\r' || c == 0x0b || c == 0x0c || c == 0x1c || c == 0x1d || c == 0x1e || c == 0x85
+                || c == 0x2028 || c == 0x2029;
+    }
+
+    static List<Object> splitlines(String s, boolean keepends) {
+        List<Object> out = new ArrayList<>();
+        int i = 0;
+        int n = s.length();
+        while (i < n) {
+            int j = i;
+            while (j < n && !isLineBreak(s.charAt(j))) {
+                j++;
+            }
+            int eol = j;
+            if (j < n) {
+                if (s.charAt(j) == '\r' && j + 1 < n && s.charAt(j + 1) == '\n') {
+                    j += 2;
+                } else {
+                    j++;
+                }
+                if (keepends) {
+                    eol = j;
+                }
+            }
+            out.add(s.substring(i, eol));
+            i = j;
+        }
+        return out;
+    }
+
+    /** The part of s between Python-style start/end code point indexes, or null if start > len. */
+    private static String window(String s, Object start, Object end) {
+        if (start == null && end == null) {
+            return s;
+        }
+        int len = Py.cpLen(s);
+        long st = start == null ? 0 : Py.toLong(start);
+        if (st < 0) {
+            st = Math.max(0, st + len);
+        }
+        if (st > len) {
+            return null;
+        }
+        int[] b = sliceBounds(len, st, end);
+        if (b[1] < b[0]) {
+            return "";
+        }
+        return s.substring(s.offsetByCodePoints(0, b[0]), s.offsetByCodePoints(0, b[1]));
+    }
+
+    static long find(String s, String sub, Object start, Object end, boolean reverse) {
+        int len = Py.cpLen(s);
+        int[] b = sliceBounds(len, start, end);
+        if (b[1] - b[0] < Py.cpLen(sub)) {
+            return -1;
+        }
+        int from = s.offsetByCodePoints(0, b[0]);
+        int to = s.offsetByCodePoints(0, b[1]);
+        String w = s.substring(from, to);
+        int i = reverse ? w.lastIndexOf(sub) : w.indexOf(sub);
+        if (i < 0) {
+            return -1;
+        }
+        return b[0] + w.codePointCount(0, i);
+    }
+
+    static long count(String s, String sub, Object start, Object end) {
+        int len = Py.cpLen(s);
+        int[] b = sliceBounds(len, start, end);
+        if (b[1] - b[0] < 0) {
+            return 0;
+        }
+        String w = s.substring(s.offsetByCodePoints(0, b[0]), s.offsetByCodePoints(0, Math.max(b[0], b[1])));
+        if (sub.isEmpty()) {
+            return Py.cpLen(w) + 1;
+        }
+        long c = 0;
+        int i = 0;
+        while ((i = w.indexOf(sub, i)) >= 0) {
+            c++;
+            i += sub.length();
+        }
+        return c;
+    }
+
+    static String replace(String s, String old, String rep, long count, Limits limits) {
+        if (count < 0) {
+            count = Long.MAX_VALUE;
+        }
+        StringBuilder sb = new StringBuilder();
+        if (old.isEmpty()) {
+            long done = 0;
+            int i = 0;
+            while (i <= s.length()) {
+                if (done < count) {
+                    sb.append(rep);
+                    done++;
+                }
+                if (i == s.length()) {
+                    break;
+                }
+                int cp = s.codePointAt(i);
+                sb.appendCodePoint(cp);
+                i += Character.charCount(cp);
+                limits.checkSize(sb.length());
+            }
+            return sb.toString();
+        }
+        int i = 0;
+        long done = 0;
+        while (done < count) {
+            int j = s.indexOf(old, i);
+            if (j < 0) {
+                break;
+            }
+            sb.append(s, i, j).append(rep);
+            limits.checkSize(sb.length());
+            i = j + old.length();
+            done++;
+        }
+        sb.append(s, i, s.length());
+        return sb.toString();
+    }
+
+    static String pad(String s, long width, String fill, String how, Limits limits) {
+        int len = Py.cpLen(s);
+        if (width <= len) {
+            return s;
+        }
+        limits.checkSize(width);
+        long marg = width - len;
+        long left;
+        switch (how) {
+            case "ljust" -> left = 0;
+            case "rjust" -> left = marg;
+            default -> left = marg / 2 + (marg & width & 1);
+        }
+        return fill.repeat((int) left) + s + fill.repeat((int) (marg - left));
+    }
+
+    private static boolean strPredicate(String s, String name) {
+        if (name.equals("isascii")) {
+            return s.chars().allMatch(c -> c < 0x80);
+        }
+        if (name.equals("isprintable")) {
+            return s.codePoints().allMatch(Py::isPrintable);
+        }
+        if (name.equals("isidentifier")) {
+            if (s.isEmpty()) {
+                return false;
+            }
+            int first = s.codePointAt(0);
+            return (Character.isLetter(first) || first == '_')
+                    && s.codePoints().allMatch(c -> Character.isLetterOrDigit(c) || c == '_'
+                    || Character.getType(c) == Character.NON_SPACING_MARK
+                    || Character.getType(c) == Character.COMBINING_SPACING_MARK
+                    || Character.getType(c) == Character.CONNECTOR_PUNCTUATION);
+        }
+        if (name.equals("islower") || name.equals("isupper")) {
+            boolean cased = false;
+            for (int i = 0; i < s.length(); ) {
+                int cp = s.codePointAt(i);
+                i += Character.charCount(cp);
+                if (name.equals("islower") ? (Character.isUpperCase(cp) || Character.isTitleCase(cp))
+                        : (Character.isLowerCase(cp) || Character.isTitleCase(cp))) {
+                    return false;
+                }
+                if (isCased(cp)) {
+                    cased = true;
+                }
+            }
+            return cased;
+        }
+        if (name.equals("istitle")) {
+            boolean cased = false;
+            boolean prevCased = false;
+            for (int i = 0; i < s.length(); ) {
+                int cp = s.codePointAt(i);
+                i += Character.charCount(cp);
+                if (Character.isUpperCase(cp) || Character.isTitleCase(cp)) {
+                    if (prevCased) {
+                        return false;
+                    }
+                    prevCased = true;
+                    cased = true;
+                } else if (Character.isLowerCase(cp)) {
+                    if (!prevCased) {
+                        return false;
+                    }
+                    prevCased = true;
+                    cased = true;
+                } else {
+                    prevCased = false;
+                }
+            }
+            return cased;
+        }
+        if (s.isEmpty()) {
+            return false;
+        }
+        return s.codePoints().allMatch(cp -> switch (name) {
+            case "isalpha" -> Character.isLetter(cp);
+            case "isdecimal" -> Character.getType(cp) == Character.DECIMAL_DIGIT_NUMBER;
+            case "isdigit" -> Character.getType(cp) == Character.DECIMAL_DIGIT_NUMBER
+                    || (Character.getType(cp) == Character.OTHER_NUMBER && Character.digit(cp, 10) >= 0)
+                    || (cp >= 0xb2 && cp <= 0xb3) || cp == 0xb9 || (cp >= 0x2070 && cp <= 0x2079)
+                    || (cp >= 0x2080 && cp <= 0x2089) || (cp >= 0x2460 && cp <= 0x2468);
+            case "isnumeric" -> {
+                int t = Character.getType(cp);
+                yield t == Character.DECIMAL_DIGIT_NUMBER || t == Character.LETTER_NUMBER || t == Character.OTHER_NUMBER
+                        || Character.isIdeographic(cp) && Character.getNumericValue(cp) >= 0;
+            }
+            case "isalnum" -> Character.isLetter(cp) || Character.getType(cp) == Character.DECIMAL_DIGIT_NUMBER
+                    || Character.getType(cp) == Character.LETTER_NUMBER || Character.getType(cp) == Character.OTHER_NUMBER;
+            case "isspace" -> Py.isSpace(cp);
+            default -> false;
+        });
+    }
+}

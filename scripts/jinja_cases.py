@@ -473,6 +473,14 @@ TOOLS = [
         "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}, "required": []}}},
 ]
 
+# The flat tool format some older templates (Command-R tool use) read
+TOOLS_FLAT = [
+    {"name": "internet_search", "description": "Returns a list of relevant document snippets for a textual query",
+     "parameter_definitions": {"query": {"description": "Query to search the internet with", "type": "str", "required": True}}},
+    {"name": "directly_answer", "description": "Calls a standard (un-augmented) AI chatbot to generate a response",
+     "parameter_definitions": {}},
+]
+
 CONVERSATIONS = {
     "single_turn": [{"role": "user", "content": "Hello, how are you?"}],
     "system_multi_turn": [
@@ -523,7 +531,7 @@ CONVERSATIONS = {
     ],
 }
 
-# (conversation, uses tools) pairs rendered for every template, each with and without generation prompt
+# (conversation, tools, extra kwargs) rendered for every template, each with and without generation prompt
 PLAN = [
     ("single_turn", False, {}),
     ("system_multi_turn", False, {}),
@@ -536,6 +544,7 @@ PLAN = [
     ("assistant_first", False, {}),
     ("single_turn", False, {"enable_thinking": False}),
     ("single_turn", True, {}),
+    ("system_multi_turn", "flat", {}),
 ]
 
 # A few real templates beyond the tokenizer packages; their text is committed under testdata/templates/extra/
@@ -548,6 +557,17 @@ EXTRA = {
     "smollm3": ("HuggingFaceTB-SmolLM3-3B.jinja", "", "<|im_end|>"),
     "granite-3.3": ("ibm-granite-granite-3.3-2B-Instruct.jinja", "<|end_of_text|>", "<|end_of_text|>"),
     "deepseek-r1-distill": ("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja", "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
+    "llama3.1": ("meta-llama-Llama-3.1-8B-Instruct.jinja", "<|begin_of_text|>", "<|eot_id|>"),
+    "qwen2.5": ("Qwen-Qwen2.5-7B-Instruct.jinja", "", "<|im_end|>"),
+    "qwen3-coder": ("Qwen3-Coder.jinja", "", "<|im_end|>"),
+    "gemma-2": ("google-gemma-2-2b-it.jinja", "<bos>", "<eos>"),
+    "kimi-k2": ("moonshotai-Kimi-K2.jinja", "[BOS]", "[EOS]"),
+    "deepseek-v3.2": ("deepseek-ai-DeepSeek-V3.2.jinja", "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
+    "command-r-plus-tool-use": ("CohereForAI-c4ai-command-r-plus-tool_use.jinja", "<BOS_TOKEN>", "<|END_OF_TURN_TOKEN|>"),
+    # uses "..."|safe + str: markupsafe escapes the plain string
+    "functionary-v3.1": ("meetkai-functionary-medium-v3.1.jinja", "<|begin_of_text|>", "<|eot_id|>"),
+    # pipes a generator (map) into tojson, which Python cannot serialize
+    "llama-cpp-deepseek-r1": ("llama-cpp-deepseek-r1.jinja", "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
 }
 
 
@@ -596,7 +616,7 @@ def real_items(template, tokens):
             item = {
                 "conversation": conv,
                 "messages": CONVERSATIONS[conv],
-                "tools": TOOLS if with_tools else None,
+                "tools": TOOLS_FLAT if with_tools == "flat" else TOOLS if with_tools else None,
                 "add_generation_prompt": agp,
                 "extra_kwargs": extra,
             }

@@ -71,7 +71,7 @@ final class CallArgs {
     }
 
     String str(int i, String name, String dflt) {
-        Object v = get(i, name, dflt);
+        Object v = Py.unwrap(get(i, name, dflt));
         if (v == null && dflt == null) {
             return null;
         }
@@ -83,7 +83,7 @@ final class CallArgs {
 
     /** A str argument where None means "absent". */
     String strOrNone(int i, String name) {
-        Object v = get(i, name, null);
+        Object v = Py.unwrap(get(i, name, null));
         if (v == null) {
             return null;
         }

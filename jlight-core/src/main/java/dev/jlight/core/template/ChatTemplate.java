@@ -54,7 +54,7 @@ public final class ChatTemplate {
         } catch (StackOverflowError e) {
             throw new TemplateException("TemplateSyntaxError", "template nesting too deep");
         }
-        validate(body);
+        validate(body, false);
         return new ChatTemplate(body, Clock.systemDefaultZone(), DEFAULT_MAX_STEPS, DEFAULT_MAX_OUTPUT_CHARS,
                 DEFAULT_MAX_CALL_DEPTH);
     }
@@ -91,15 +91,68 @@ public final class ChatTemplate {
         }
     }
 
-    /** Unknown filters and tests fail at compile time, as in Jinja2. */
-    private static void validate(Object node) {
+    /**
+     * Unknown filters and tests fail at compile time, as in Jinja2, except in "soft" frames (inside
+     * an if statement or an inline if, and no loop, macro or block in between) where Jinja2 fails
+     * only if the branch runs.
+     */
+    private static void validate(Object node, boolean soft) {
         if (node instanceof List<?> l) {
             for (Object o : l) {
-                validate(o);
+                validate(o, soft);
             }
             return;
         }
-        if (node instanceof Expr.Filter f && !Filters.NAMES.contains(f.name())) {
+        switch (node) {
+            case Node.If n -> {
+                validate(n.tests(), true);
+                validate(n.bodies(), true);
+                validate(n.orElse(), true);
+                return;
+            }
+            case Expr.CondExpr n -> {
+                validate(n.test(), true);
+                validate(n.then(), true);
+                validate(n.orElse(), true);
+                return;
+            }
+            case Node.For n -> {
+                validate(n.iter(), soft);
+                validate(n.filter(), false);
+                validate(n.body(), false);
+                validate(n.orElse(), false);
+                return;
+            }
+            case Node.MacroDef n -> {
+                validate(n.defaults(), soft);
+                validate(n.body(), false);
+                return;
+            }
+            case Node.CallBlock n -> {
+                validate(n.call(), soft);
+                validate(n.caller(), false);
+                return;
+            }
+            case Node.FilterBlock n -> {
+                validate(n.filter(), soft);
+                validate(n.body(), false);
+                return;
+            }
+            case Node.SetBlock n -> {
+                validate(n.filter(), soft);
+                validate(n.body(), false);
+                return;
+            }
+            case Node.With n -> {
+                validate(n.values(), soft);
+                validate(n.body(), false);
+                return;
+            }
+            case null, default -> { }
+        }
+        if (soft && (node instanceof Expr.Filter || node instanceof Expr.Test)) {
+            // checked when evaluated
+        } else if (node instanceof Expr.Filter f && !Filters.NAMES.contains(f.name())) {
             throw new TemplateException("TemplateAssertionError", "No filter named " + Py.repr(f.name()) + ".",
                     f.line(), f.col());
         }
@@ -108,10 +161,10 @@ public final class ChatTemplate {
                     t.line(), t.col());
         }
         if (node instanceof Expr.Args a) {
-            validate(a.positional());
-            validate(a.values());
-            validate(a.dynArgs());
-            validate(a.dynKwargs());
+            validate(a.positional(), soft);
+            validate(a.values(), soft);
+            validate(a.dynArgs(), soft);
+            validate(a.dynKwargs(), soft);
             return;
         }
         if (node instanceof Record r) {
@@ -119,7 +172,7 @@ public final class ChatTemplate {
                 try {
                     Object v = comp.getAccessor().invoke(r);
                     if (v instanceof Node || v instanceof List || v instanceof Expr.Args) {
-                        validate(v);
+                        validate(v, soft);
                     }
                 } catch (ReflectiveOperationException e) {
                     throw new IllegalStateException(e);

@@ -32,6 +32,34 @@ final class Filters {
     }
 
     static Object apply(Interpreter in, String name, Object v, List<Object> args, Map<String, Object> kwargs) {
+        switch (name) {
+            case "safe":
+                new CallArgs(name, args, kwargs).check(0);
+                return v instanceof Markup ? v : new Markup(softStr(v));
+            case "e":
+            case "escape":
+                new CallArgs(name, args, kwargs).check(0);
+                return Markup.escape(v);
+            case "forceescape":
+                new CallArgs(name, args, kwargs).check(0);
+                return new Markup(escape(softStr(v)));
+            case "string":
+                new CallArgs(name, args, kwargs).check(0);
+                return v instanceof Markup ? v : softStr(v);
+            default:
+                break;
+        }
+        v = Py.unwrap(v);
+        if (!args.isEmpty() || !kwargs.isEmpty()) {
+            List<Object> plain = new ArrayList<>(args.size());
+            for (Object o : args) {
+                plain.add(Py.unwrap(o));
+            }
+            Map<String, Object> plainKw = new LinkedHashMap<>();
+            kwargs.forEach((k, o) -> plainKw.put(k, Py.unwrap(o)));
+            args = plain;
+            kwargs = plainKw;
+        }
         CallArgs a = new CallArgs(name, args, kwargs);
         switch (name) {
             case "abs": {
@@ -64,24 +92,8 @@ final class Filters {
                 a.check(2, "linecount", "fill_with");
                 long count = a.integer(0, "linecount", 0);
                 Object fill = a.get(1, "fill_with", null);
-                List<Object> out = new ArrayList<>();
-                List<Object> tmp = new ArrayList<>();
-                for (Object item : Py.iterate(v)) {
-                    if (tmp.size() == count) {
-                        out.add(tmp);
-                        tmp = new ArrayList<>();
-                    }
-                    tmp.add(item);
-                }
-                if (!tmp.isEmpty()) {
-                    if (fill != null) {
-                        while (tmp.size() < count) {
-                            tmp.add(fill);
-                        }
-                    }
-                    out.add(tmp);
-                }
-                return out;
+                Object src = v;
+                return generator(() -> batch(src, count, fill));
             }
             case "capitalize":
                 a.check(0);
@@ -125,17 +137,17 @@ final class Filters {
                 sortBy(items, it -> ignoreCase(((List<?>) it).get(pos), cs), reverse);
                 return items;
             }
-            case "e":
-            case "escape":
-            case "forceescape":
-                a.check(0);
-                return escape(softStr(v));
             case "filesizeformat": {
                 a.check(1, "binary");
                 return fileSize(floatValue(v), a.bool(0, "binary", false));
             }
             case "first": {
                 a.check(0);
+                if (v instanceof PyIter it) {
+                    boolean[] has = new boolean[1];
+                    Object item = it.next(has);
+                    return has[0] ? item : Undefined.hint("No first item, sequence was empty.");
+                }
                 if (v instanceof Map<?, ?> m) {
                     return m.isEmpty() ? Undefined.hint("No first item, sequence was empty.") : m.keySet().iterator().next();
                 }
@@ -144,7 +156,8 @@ final class Filters {
             }
             case "last": {
                 a.check(0);
-                if (!(v instanceof List || v instanceof String || v instanceof Map || v instanceof Undefined)) {
+                if (!(v instanceof List || v instanceof String || v instanceof Map || v instanceof Undefined)
+                        || v instanceof PySeq.DictView) {
                     throw Py.typeError("'" + Py.typeName(v) + "' object is not reversible");
                 }
                 List<Object> items = Py.iterate(v);
@@ -265,13 +278,16 @@ final class Filters {
                 return Methods.upper(softStr(v));
             case "items": {
                 a.check(0);
-                if (v instanceof Undefined) {
-                    return new ArrayList<>();
-                }
-                if (!(v instanceof Map<?, ?> m)) {
-                    throw Py.typeError("Can only get item pairs from a mapping.");
-                }
-                return new ArrayList<Object>(Methods.items(m));
+                Object src = v;
+                return generator(() -> {
+                    if (src instanceof Undefined) {
+                        return new ArrayList<>();
+                    }
+                    if (!(src instanceof Map<?, ?> m)) {
+                        throw Py.typeError("Can only get item pairs from a mapping.");
+                    }
+                    return new ArrayList<Object>(Methods.items(m));
+                });
             }
             case "map":
                 return map(in, v, a);
@@ -317,7 +333,13 @@ final class Filters {
                 }
                 List<Object> items = new ArrayList<>(Py.iterate(v));
                 Collections.reverse(items);
-                return items;
+                String type = Py.isList(v) ? "list_reverseiterator" : v instanceof PySeq.Range ? "range_iterator"
+                        : v instanceof Map ? "dict_reversekeyiterator" : v instanceof PySeq.DictView dv
+                        ? "dict_reverse" + dv.kind.replaceAll("s$", "") + "iterator" : "reversed";
+                if (v instanceof PyIter) {
+                    return items;
+                }
+                return new PyIter(type, () -> items);
             }
             case "round": {
                 a.check(2, "precision", "method");
@@ -355,25 +377,8 @@ final class Filters {
                 a.check(2, "slices", "fill_with");
                 long slices = a.integer(0, "slices", 1);
                 Object fill = a.get(1, "fill_with", null);
-                List<Object> seq = Py.iterate(v);
-                int length = seq.size();
-                long per = length / slices;
-                long extra = length % slices;
-                long offset = 0;
-                List<Object> out = new ArrayList<>();
-                for (long sn = 0; sn < slices; sn++) {
-                    long start = offset + sn * per;
-                    if (sn < extra) {
-                        offset++;
-                    }
-                    long end = offset + (sn + 1) * per;
-                    List<Object> tmp = new ArrayList<>(seq.subList((int) start, (int) end));
-                    if (fill != null && sn >= extra) {
-                        tmp.add(fill);
-                    }
-                    out.add(tmp);
-                }
-                return out;
+                Object src = v;
+                return generator(() -> slice(src, slices, fill));
             }
             case "sort": {
                 a.check(3, "reverse", "case_sensitive", "attribute");
@@ -482,25 +487,8 @@ final class Filters {
                 a.check(2, "case_sensitive", "attribute");
                 boolean cs = a.bool(0, "case_sensitive", false);
                 Object attribute = a.get(1, "attribute", null);
-                Function<Object, Object> getter = attribute == null ? x -> x : attrGetter(in, attribute, null);
-                List<Object> seen = new ArrayList<>();
-                List<Object> out = new ArrayList<>();
-                for (Object item : Py.iterate(v)) {
-                    Object key = ignoreCase(getter.apply(item), cs);
-                    Py.checkHashable(key);
-                    boolean dup = false;
-                    for (Object s : seen) {
-                        if (Py.eq(s, key)) {
-                            dup = true;
-                            break;
-                        }
-                    }
-                    if (!dup) {
-                        seen.add(key);
-                        out.add(item);
-                    }
-                }
-                return out;
+                Object src = v;
+                return generator(() -> unique(in, src, cs, attribute));
             }
             case "wordcount": {
                 a.check(0);
@@ -514,6 +502,9 @@ final class Filters {
             case "tojson":
                 return tojson(in, v, a);
             default:
+                if (!NAMES.contains(name)) {
+                    throw new TemplateException("TemplateRuntimeError", "No filter named " + Py.repr(name) + " found.");
+                }
                 throw new TemplateException("TemplateRuntimeError", "the '" + name + "' filter is not supported");
         }
     }
@@ -592,7 +583,80 @@ final class Filters {
         };
     }
 
+    private static PyIter generator(java.util.function.Supplier<List<Object>> items) {
+        return new PyIter("generator", items);
+    }
+
+    private static List<Object> batch(Object v, long count, Object fill) {
+        List<Object> out = new ArrayList<>();
+        List<Object> tmp = new ArrayList<>();
+        for (Object item : Py.iterate(v)) {
+            if (tmp.size() == count) {
+                out.add(tmp);
+                tmp = new ArrayList<>();
+            }
+            tmp.add(item);
+        }
+        if (!tmp.isEmpty()) {
+            if (fill != null) {
+                while (tmp.size() < count) {
+                    tmp.add(fill);
+                }
+            }
+            out.add(tmp);
+        }
+        return out;
+    }
+
+    private static List<Object> slice(Object v, long slices, Object fill) {
+        List<Object> seq = Py.iterate(v);
+        int length = seq.size();
+        long per = length / slices;
+        long extra = length % slices;
+        long offset = 0;
+        List<Object> out = new ArrayList<>();
+        for (long sn = 0; sn < slices; sn++) {
+            long start = offset + sn * per;
+            if (sn < extra) {
+                offset++;
+            }
+            long end = offset + (sn + 1) * per;
+            List<Object> tmp = new ArrayList<>(seq.subList((int) start, (int) end));
+            if (fill != null && sn >= extra) {
+                tmp.add(fill);
+            }
+            out.add(tmp);
+        }
+        return out;
+    }
+
+    private static List<Object> unique(Interpreter in, Object v, boolean cs, Object attribute) {
+        Function<Object, Object> getter = attribute == null ? x -> x : attrGetter(in, attribute, null);
+        List<Object> seen = new ArrayList<>();
+        List<Object> out = new ArrayList<>();
+        for (Object item : Py.iterate(v)) {
+            Object key = ignoreCase(getter.apply(item), cs);
+            Py.checkHashable(key);
+            boolean dup = false;
+            for (Object s : seen) {
+                if (Py.eq(s, key)) {
+                    dup = true;
+                    break;
+                }
+            }
+            if (!dup) {
+                seen.add(key);
+                out.add(item);
+            }
+        }
+        return out;
+    }
+
     private static Object map(Interpreter in, Object v, CallArgs a) {
+        return generator(() -> mapItems(in, v, a));
+    }
+
+    private static List<Object> mapItems(Interpreter in, Object v, CallArgs a) {
         if (!Py.truthy(v)) {
             return new ArrayList<>();
         }
@@ -633,6 +697,10 @@ final class Filters {
     }
 
     private static Object selectOrReject(Interpreter in, Object v, CallArgs a, boolean select, boolean lookupAttr) {
+        return generator(() -> selectItems(in, v, a, select, lookupAttr));
+    }
+
+    private static List<Object> selectItems(Interpreter in, Object v, CallArgs a, boolean select, boolean lookupAttr) {
         if (!Py.truthy(v)) {
             return new ArrayList<>();
         }

@@ -159,7 +159,7 @@ final class Interpreter {
             items = new ArrayList<>(items);
         }
         if (items.isEmpty()) {
-            return exec(n.orElse(), f, out);
+            return exec(n.orElse(), new Frame(f), out);
         }
         LoopContext.Recurse recurse = n.recursive()
                 ? (in, it, d) -> {
@@ -409,11 +409,38 @@ final class Interpreter {
                 if (l instanceof String s) {
                     yield PyFormat.percent(this, s, r);
                 }
+                if (l instanceof Markup m) {
+                    yield new Markup(PyFormat.percent(this, m.s, escapeArgs(r)));
+                }
                 yield Py.mod(l, r);
             }
             case "pow" -> Py.pow(l, r);
             default -> throw new IllegalStateException(b.op());
         };
+    }
+
+    /** markupsafe escapes the arguments of {@code Markup % args}. */
+    private static Object escapeArgs(Object r) {
+        if (r instanceof PySeq.Tuple t) {
+            List<Object> out = new ArrayList<>();
+            for (Object o : t) {
+                out.add(escapeArg(o));
+            }
+            return new PySeq.Tuple(out);
+        }
+        if (r instanceof Map<?, ?> m) {
+            Map<Object, Object> out = new LinkedHashMap<>();
+            m.forEach((k, v) -> out.put(k, escapeArg(v)));
+            return out;
+        }
+        return escapeArg(r);
+    }
+
+    private static Object escapeArg(Object o) {
+        if (o instanceof String || o instanceof Markup || o instanceof List || o instanceof Map || o == null) {
+            return Markup.escape(o).s;
+        }
+        return o;
     }
 
     static boolean compare(String op, Object l, Object r) {
@@ -478,6 +505,7 @@ final class Interpreter {
 
     /** The sandbox's {@code getattr}: Python attribute first, then item. */
     Object getattr(Object obj, String attr) {
+        obj = Py.unwrap(obj);
         if (obj instanceof Undefined u) {
             throw u.error();
         }
@@ -496,6 +524,8 @@ final class Interpreter {
 
     /** The sandbox's {@code getitem}: item first, then attribute for string keys. */
     Object getitem(Object obj, Object key) {
+        obj = Py.unwrap(obj);
+        key = Py.unwrap(key);
         if (obj instanceof Undefined u) {
             throw u.error();
         }
@@ -504,7 +534,7 @@ final class Interpreter {
             if (k != Py.NO_KEY) {
                 return m.get(k);
             }
-        } else if (obj instanceof List<?> l && Py.isInt(key)) {
+        } else if (obj instanceof List<?> l && Py.isInt(key) && !(obj instanceof PySeq.DictView)) {
             long i = Py.toLong(key);
             if (i < 0) {
                 i += l.size();
@@ -536,6 +566,7 @@ final class Interpreter {
         Object start = s.start() == null ? null : eval(s.start(), f);
         Object stop = s.stop() == null ? null : eval(s.stop(), f);
         Object step = s.step() == null ? null : eval(s.step(), f);
+        obj = Py.unwrap(obj);
         if (obj instanceof Undefined u) {
             throw u.error();
         }
@@ -568,7 +599,7 @@ final class Interpreter {
             int[] idx = sliceIndexes(r.size(), start, stop, step);
             return new PySeq.Range(r.start + idx[0] * r.step, r.start + idx[1] * r.step, r.step * idx[2]);
         }
-        if (obj instanceof List<?> l) {
+        if (obj instanceof List<?> l && !(obj instanceof PySeq.DictView)) {
             int[] idx = sliceIndexes(l.size(), start, stop, step);
             List<Object> out = new ArrayList<>();
             for (int i = idx[0]; idx[2] > 0 ? i < idx[1] : i > idx[1]; i += idx[2]) {

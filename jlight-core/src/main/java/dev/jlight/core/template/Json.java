@@ -88,7 +88,8 @@ public final class Json {
         if (v instanceof Character c) {
             return c.toString();
         }
-        if (v instanceof Namespace || v instanceof Undefined || v instanceof PyCallable || v instanceof PySeq) {
+        if (v instanceof Namespace || v instanceof Undefined || v instanceof PyCallable || v instanceof PySeq
+                || v instanceof Markup || v instanceof PyIter) {
             return v;
         }
         if (v instanceof Map<?, ?> m) {
@@ -142,6 +143,8 @@ public final class Json {
                 sb.append(floatStr(d));
             } else if (v instanceof String s) {
                 string(s);
+            } else if (v instanceof Markup m) {
+                string(m.s);
             } else if (v instanceof PySeq.Tuple || (v instanceof List && Py.isList(v))) {
                 List<?> l = (List<?>) v;
                 if (l.isEmpty()) {

@@ -43,6 +43,7 @@ final class Methods {
      * {@link #NOT_FOUND} when Python has no such attribute.
      */
     static Object attribute(Object obj, String name) {
+        obj = Py.unwrap(obj);
         if (obj instanceof String) {
             return STR_METHODS.contains(name) ? new BoundMethod(obj, name) : NOT_FOUND;
         }

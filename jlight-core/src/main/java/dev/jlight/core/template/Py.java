@@ -26,6 +26,10 @@ final class Py {
             return "float";
         } else if (v instanceof String) {
             return "str";
+        } else if (v instanceof Markup) {
+            return "Markup";
+        } else if (v instanceof PyIter it) {
+            return it.typeName;
         } else if (v instanceof PySeq s) {
             return s.typeName();
         } else if (v instanceof List) {
@@ -57,6 +61,7 @@ final class Py {
         return switch (name) {
             case "Undefined", "LoopContext", "Macro" -> "jinja2.runtime." + name + " object";
             case "Namespace" -> "jinja2.utils.Namespace object";
+            case "Markup" -> "markupsafe.Markup object";
             default -> name + " object";
         };
     }
@@ -108,6 +113,11 @@ final class Py {
         return new TemplateException("ValueError", msg);
     }
 
+    /** A Markup's plain string; other values as they are. */
+    static Object unwrap(Object v) {
+        return v instanceof Markup m ? m.s : v;
+    }
+
     static Object checkDefined(Object v) {
         if (v instanceof Undefined u) {
             throw u.error();
@@ -128,6 +138,8 @@ final class Py {
             return d != 0.0;
         } else if (v instanceof String s) {
             return !s.isEmpty();
+        } else if (v instanceof Markup m) {
+            return !m.s.isEmpty();
         } else if (v instanceof List<?> l) {
             return !l.isEmpty();
         } else if (v instanceof Map<?, ?> m) {
@@ -143,6 +155,9 @@ final class Py {
         }
         if (v instanceof Undefined) {
             return "";
+        }
+        if (v instanceof Markup m) {
+            return m.s;
         }
         StringBuilder sb = new StringBuilder();
         repr(sb, v, 0);
@@ -220,6 +235,12 @@ final class Py {
             sb.append('}');
         } else if (v instanceof Undefined) {
             sb.append("Undefined");
+        } else if (v instanceof Markup m) {
+            sb.append("Markup(");
+            stringRepr(sb, m.s);
+            sb.append(')');
+        } else if (v instanceof PyIter it) {
+            sb.append(it.repr());
         } else if (v instanceof Namespace ns) {
             sb.append("<Namespace ");
             repr(sb, ns.attrs, depth + 1);
@@ -397,6 +418,8 @@ final class Py {
     // ---------------------------------------------------------------- equality and ordering
 
     static boolean eq(Object a, Object b) {
+        a = unwrap(a);
+        b = unwrap(b);
         if (a == b) {
             return true;
         }
@@ -496,6 +519,8 @@ final class Py {
 
     /** Three-way comparison with Python's ordering rules, or TypeError. */
     static int order(String op, Object a, Object b) {
+        a = unwrap(a);
+        b = unwrap(b);
         checkDefined(a);
         checkDefined(b);
         if (isNumber(a) && isNumber(b)) {
@@ -544,6 +569,11 @@ final class Py {
     // ---------------------------------------------------------------- containers
 
     static boolean contains(Object container, Object item) {
+        container = unwrap(container);
+        item = unwrap(item);
+        if (container instanceof PyIter it) {
+            return it.consumeUntil(item);
+        }
         if (container instanceof String s) {
             if (item instanceof Undefined u) {
                 throw u.error();
@@ -577,6 +607,12 @@ final class Py {
             List<Object> lo = (List<Object>) l;
             return lo;
         }
+        if (v instanceof PyIter it) {
+            return it.drain();
+        }
+        if (v instanceof Markup m) {
+            v = m.s;
+        }
         if (v instanceof String s) {
             List<Object> out = new ArrayList<>(s.length());
             s.codePoints().forEach(cp -> out.add(new String(Character.toChars(cp))));
@@ -592,10 +628,12 @@ final class Py {
     }
 
     static boolean isIterable(Object v) {
-        return v instanceof List || v instanceof String || v instanceof Map || v instanceof Undefined;
+        return v instanceof List || v instanceof String || v instanceof Map || v instanceof Undefined
+                || v instanceof Markup || v instanceof PyIter;
     }
 
     static long len(Object v) {
+        v = unwrap(v);
         if (v instanceof String s) {
             return cpLen(s);
         }
@@ -626,6 +664,20 @@ final class Py {
     }
 
     static Object add(Object a, Object b, Limits limits) {
+        if (a instanceof Markup || b instanceof Markup) {
+            Object other = a instanceof Markup ? b : a;
+            if (other instanceof String || other instanceof Markup) {
+                String sa = a instanceof Markup ma ? ma.s : Markup.escape(a).s;
+                String sb = b instanceof Markup mb ? mb.s : Markup.escape(b).s;
+                limits.checkSize((long) sa.length() + sb.length());
+                return new Markup(sa + sb);
+            }
+            checkDefined(other);
+            if (a instanceof Markup) {
+                throw typeError("can only concatenate str (not \"" + typeName(b) + "\") to str");
+            }
+            throw unsupported("+", a, b);
+        }
         checkDefined(a);
         checkDefined(b);
         if (isNumber(a) && isNumber(b)) {
@@ -682,6 +734,12 @@ final class Py {
     }
 
     static Object mul(Object a, Object b, Limits limits) {
+        if ((a instanceof Markup && isInt(b)) || (b instanceof Markup && isInt(a))) {
+            Markup m = a instanceof Markup ma ? ma : (Markup) b;
+            return new Markup((String) mul(m.s, a instanceof Markup ? b : a, limits));
+        }
+        a = unwrap(a);
+        b = unwrap(b);
         checkDefined(a);
         checkDefined(b);
         if (isNumber(a) && isNumber(b)) {

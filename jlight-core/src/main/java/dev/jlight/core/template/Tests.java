@@ -15,6 +15,13 @@ final class Tests {
 
     static boolean apply(Interpreter in, String name, Object v, List<Object> args, Map<String, Object> kwargs) {
         CallArgs a = new CallArgs(name, args, kwargs);
+        if (name.equals("string")) {
+            return v instanceof String || v instanceof Markup;
+        }
+        if (name.equals("escaped")) {
+            return v instanceof Markup;
+        }
+        v = Py.unwrap(v);
         switch (name) {
             case "defined":
                 return !(v instanceof Undefined);
@@ -85,7 +92,7 @@ final class Tests {
             case "<=", "le":
                 return Py.compare("lteq", v, a.required(0, "other"));
             default:
-                throw new TemplateException("TemplateRuntimeError", "No test named " + Py.repr(name) + ".");
+                throw new TemplateException("TemplateRuntimeError", "No test named " + Py.repr(name) + " found.");
         }
     }
 

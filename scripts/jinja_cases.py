@@ -418,6 +418,34 @@ c("{% set j = joiner(', ') %}{% for x in [1, 2, 3] %}{{ j() }}{{ x }}{% endfor %
 c("{{ nosuchfunc() }}")
 c("{{ 'abc'() }}")
 
+# ---- Markup (safe/escape) and generator semantics
+c("{{ ('<b>'|safe) + '<i>' }} {{ '<i>' + ('<b>'|safe) }} {{ ('<b>'|safe) ~ '<i>' }} {{ ('<b>'|safe) * 2 }} {{ ('<b>'|e) + '&' }}")
+c("{{ ('%s'|safe) % '<x>' }} {{ ('%s|%d'|safe) % ('<x>', 3) }} {{ '%s'|safe|format('<y>') }}")
+c("{{ ('<b>'|safe) + 1 }}")
+c("{{ ('<b>'|safe)|upper + '<' }} {{ ('<b> '|safe)|trim + '<' }} {{ ('a<b>'|safe)|title + '<' }} {{ ('<b>'|safe)|replace('b', 'i') + '<' }}")
+c("{{ ('<b>'|safe).upper() + '<' }} {{ ('a b'|safe).replace(' ', '&') }} {{ ('a,b'|safe).split(',')[0] + '<' }} {{ ('<ab>'|safe)[1:] + '<' }} {{ ('x'|safe).join(['<', '>']) }} {{ ('{}'|safe).format('<') }}")
+c("{{ ('<b>'|safe) is string }} {{ ('<b>'|safe)|length }} {{ '<x>'|safe|tojson }} {{ ['<b>'|safe] }} {{ ('<b>'|safe) == '<b>' }} {{ 'b' in ('<b>'|safe) }}")
+c("{{ t|safe + m['content'] }}", {"t": "Use '", "m": {"content": "a<b> & \"c\""}})
+c("{% set g = l|map('string') %}{{ g|join(',') }}|{{ g|join(',') }}|", {"l": [3, 1, 2]}, name="generators are single pass")
+c("{% if []|select %}truthy{% endif %} {{ l|select|first }} {{ 2 in l|select }} {{ l|unique is iterable }} {{ l|unique is sequence }} {{ (l|map('string'))[0] }}|", {"l": [3, 1, 2]})
+c("{{ l|select|length }}", {"l": [3, 1, 2]})
+c("{{ l|select|last }}", {"l": [3, 1, 2]})
+c("{{ l|map('string')|tojson }}", {"l": [3, 1, 2]})
+c("{{ l|reverse|join(',') }} {{ (l|reverse|list)[0] }} {{ 'abc'|reverse }} {{ d|reverse|list }}", {"l": [3, 1, 2], "d": {"a": 1, "b": 2}})
+c("{% set x = l|map('int') %}ok", {"l": ["a"]}, name="generators are lazy")
+c("{{ 5|items is defined }}", name="items filter fails only when consumed")
+c("{{ d.items()|length }} {{ d.items()[0] }}|{{ d.keys()|first }} {{ d.values()|list }} {{ 'a' in d.keys() }}", {"d": {"a": 1, "b": 2}})
+c("{{ d.items()|tojson }}", {"d": {"a": 1}})
+
+# ---- unknown filters/tests: compile error, except in if-branches that do not run
+c("{% if false %}{{ x|nosuchfilter }}{% endif %}ok")
+c("{% if true %}{{ x|nosuchfilter }}{% endif %}ok")
+c("{{ x|nosuchfilter if false else 1 }}")
+c("{% if false %}{{ x is nosuchtest }}{% endif %}ok")
+c("{% if false %}{% for a in [] %}{{ x|nosuchfilter }}{% endfor %}{% endif %}ok")
+c("{% macro m() %}{{ x|nosuchfilter }}{% endmacro %}ok")
+c("{% for x in [] %}{% else %}{% set y = 1 %}{% endfor %}{{ y }}|", name="for-else has its own scope")
+
 # ---- generation tag
 c("{% generation %}assistant text {{ 1 }}{% endgeneration %}!")
 c("{% for m in msgs %}{% if m.role == 'assistant' %}{% generation %}{{ m.content }}{% endgeneration %}{% else %}{{ m.content }}{% endif %}|{% endfor %}", D)

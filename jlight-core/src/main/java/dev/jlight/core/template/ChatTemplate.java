@@ -155,8 +155,7 @@ public final class ChatTemplate {
         } else if (node instanceof Expr.Filter f && !Filters.NAMES.contains(f.name())) {
             throw new TemplateException("TemplateAssertionError", "No filter named " + Py.repr(f.name()) + ".",
                     f.line(), f.col());
-        }
-        if (node instanceof Expr.Test t && !Tests.NAMES.contains(t.name())) {
+        } else if (node instanceof Expr.Test t && !Tests.NAMES.contains(t.name())) {
             throw new TemplateException("TemplateAssertionError", "No test named " + Py.repr(t.name()) + ".",
                     t.line(), t.col());
         }

@@ -46,6 +46,19 @@ final class Filters {
             case "string":
                 new CallArgs(name, args, kwargs).check(0);
                 return v instanceof Markup ? v : softStr(v);
+            case "upper", "lower", "capitalize", "trim", "center", "indent":
+                if (v instanceof Markup m) {
+                    // markupsafe's Markup keeps these results Markup
+                    Object r = apply(in, name, m.s, args, kwargs);
+                    return r instanceof String s ? new Markup(s) : r;
+                }
+                break;
+            case "format":
+                if (v instanceof Markup m) {
+                    Object r = apply(in, name, m.s, escapeAll(args), escapeAll(kwargs));
+                    return new Markup((String) r);
+                }
+                break;
             default:
                 break;
         }
@@ -581,6 +594,20 @@ final class Filters {
             }
             return cur;
         };
+    }
+
+    private static List<Object> escapeAll(List<Object> args) {
+        List<Object> out = new ArrayList<>();
+        for (Object o : args) {
+            out.add(o instanceof String || o instanceof Markup ? Markup.escape(o).s : o);
+        }
+        return out;
+    }
+
+    private static Map<String, Object> escapeAll(Map<String, Object> kwargs) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        kwargs.forEach((k, o) -> out.put(k, o instanceof String || o instanceof Markup ? Markup.escape(o).s : o));
+        return out;
     }
 
     private static PyIter generator(java.util.function.Supplier<List<Object>> items) {

@@ -505,7 +505,6 @@ final class Interpreter {
 
     /** The sandbox's {@code getattr}: Python attribute first, then item. */
     Object getattr(Object obj, String attr) {
-        obj = Py.unwrap(obj);
         if (obj instanceof Undefined u) {
             throw u.error();
         }
@@ -524,7 +523,10 @@ final class Interpreter {
 
     /** The sandbox's {@code getitem}: item first, then attribute for string keys. */
     Object getitem(Object obj, Object key) {
-        obj = Py.unwrap(obj);
+        if (obj instanceof Markup m) {
+            Object r = getitem(m.s, key);
+            return r instanceof String s ? new Markup(s) : r;
+        }
         key = Py.unwrap(key);
         if (obj instanceof Undefined u) {
             throw u.error();
@@ -566,6 +568,7 @@ final class Interpreter {
         Object start = s.start() == null ? null : eval(s.start(), f);
         Object stop = s.stop() == null ? null : eval(s.stop(), f);
         Object step = s.step() == null ? null : eval(s.step(), f);
+        boolean markup = obj instanceof Markup;
         obj = Py.unwrap(obj);
         if (obj instanceof Undefined u) {
             throw u.error();
@@ -585,7 +588,7 @@ final class Interpreter {
                 for (int i = idx[0]; idx[2] > 0 ? i < idx[1] : i > idx[1]; i += idx[2]) {
                     sb.append(str.charAt(i));
                 }
-                return sb.toString();
+                return markup ? new Markup(sb.toString()) : sb.toString();
             }
             int[] cps = Py.codePoints(str);
             int[] idx = sliceIndexes(cps.length, start, stop, step);
@@ -593,7 +596,7 @@ final class Interpreter {
             for (int i = idx[0]; idx[2] > 0 ? i < idx[1] : i > idx[1]; i += idx[2]) {
                 sb.appendCodePoint(cps[i]);
             }
-            return sb.toString();
+            return markup ? new Markup(sb.toString()) : sb.toString();
         }
         if (obj instanceof PySeq.Range r) {
             int[] idx = sliceIndexes(r.size(), start, stop, step);

@@ -43,7 +43,9 @@ final class Methods {
      * {@link #NOT_FOUND} when Python has no such attribute.
      */
     static Object attribute(Object obj, String name) {
-        obj = Py.unwrap(obj);
+        if (obj instanceof Markup) {
+            return STR_METHODS.contains(name) ? new BoundMethod(obj, name) : NOT_FOUND;
+        }
         if (obj instanceof String) {
             return STR_METHODS.contains(name) ? new BoundMethod(obj, name) : NOT_FOUND;
         }
@@ -96,7 +98,74 @@ final class Methods {
         return NOT_FOUND;
     }
 
+    /** markupsafe's methods that escape their str arguments and return Markup. */
+    private static final Set<String> MARKUP_WRAPPED = Set.of("capitalize", "title", "lower", "upper", "replace",
+            "ljust", "rjust", "lstrip", "rstrip", "center", "strip", "expandtabs", "swapcase", "zfill", "casefold",
+            "removeprefix", "removesuffix", "partition", "rpartition");
+
+    private static Object markupMethod(Interpreter in, Markup m, String name, CallArgs a) {
+        if (name.equals("format") || name.equals("format_map") || name.equals("join")) {
+            List<Object> pos = new ArrayList<>();
+            for (Object o : a.pos) {
+                pos.add(name.equals("join") ? escapeItems(o) : escapeArg(o));
+            }
+            Map<String, Object> kw = new LinkedHashMap<>();
+            a.kw.forEach((k, v) -> kw.put(k, escapeArg(v)));
+            return new Markup((String) strMethod(in, m.s, name, new CallArgs(name, pos, kw)));
+        }
+        boolean wrapped = MARKUP_WRAPPED.contains(name);
+        CallArgs args = a;
+        if (wrapped) {
+            List<Object> pos = new ArrayList<>();
+            for (Object o : a.pos) {
+                pos.add(o instanceof String || o instanceof Markup ? Markup.escape(o).s : o);
+            }
+            args = new CallArgs(name, pos, a.kw);
+        }
+        Object r = strMethod(in, m.s, name, args);
+        if (name.equals("split") || name.equals("rsplit") || name.equals("splitlines") || wrapped) {
+            return wrapMarkup(r);
+        }
+        return r;
+    }
+
+    private static Object escapeArg(Object o) {
+        return o instanceof String || o instanceof Markup ? Markup.escape(o).s : o;
+    }
+
+    private static Object escapeItems(Object o) {
+        List<Object> out = new ArrayList<>();
+        for (Object item : Py.iterate(o)) {
+            out.add(item instanceof String || item instanceof Markup ? Markup.escape(item).s : item);
+        }
+        return out;
+    }
+
+    private static Object wrapMarkup(Object r) {
+        if (r instanceof String s) {
+            return new Markup(s);
+        }
+        if (r instanceof PySeq.Tuple t) {
+            List<Object> out = new ArrayList<>();
+            for (Object o : t) {
+                out.add(wrapMarkup(o));
+            }
+            return new PySeq.Tuple(out);
+        }
+        if (r instanceof List<?> l) {
+            List<Object> out = new ArrayList<>();
+            for (Object o : l) {
+                out.add(wrapMarkup(o));
+            }
+            return out;
+        }
+        return r;
+    }
+
     static Object invoke(Interpreter in, Object self, String name, CallArgs a) {
+        if (self instanceof Markup m) {
+            return markupMethod(in, m, name, a);
+        }
         if (self instanceof String s) {
             return strMethod(in, s, name, a);
         }

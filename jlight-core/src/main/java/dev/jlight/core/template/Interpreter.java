@@ -19,19 +19,78 @@ final class Interpreter {
     final Builtins builtins;
     private int callDepth;
 
-    /** A variable scope; loop iterations, macro calls and with-blocks open a child. */
+    /**
+     * A variable scope; loop iterations, macro calls and with-blocks open a child. Most frames hold
+     * a handful of names, so they live in small arrays; large ones (the root) move to a HashMap.
+     */
     static final class Frame {
+        private static final int LINEAR = 12;
+
         final Frame parent;
-        final Map<String, Object> vars = new HashMap<>();
+        private String[] names;
+        private Object[] values;
+        private int size;
+        private Map<String, Object> map;
 
         Frame(Frame parent) {
             this.parent = parent;
         }
 
+        void put(String name, Object value) {
+            if (map != null) {
+                map.put(name, value);
+                return;
+            }
+            for (int i = 0; i < size; i++) {
+                if (names[i].equals(name)) {
+                    values[i] = value;
+                    return;
+                }
+            }
+            if (names == null) {
+                names = new String[4];
+                values = new Object[4];
+            } else if (size == names.length) {
+                if (size >= LINEAR) {
+                    map = new HashMap<>();
+                    for (int i = 0; i < size; i++) {
+                        map.put(names[i], values[i]);
+                    }
+                    names = null;
+                    values = null;
+                    map.put(name, value);
+                    return;
+                }
+                names = java.util.Arrays.copyOf(names, size * 2);
+                values = java.util.Arrays.copyOf(values, size * 2);
+            }
+            names[size] = name;
+            values[size++] = value;
+        }
+
+        void putAll(Map<String, Object> vars) {
+            vars.forEach(this::put);
+        }
+
+        private static final Object ABSENT = new Object();
+
+        private Object local(String name) {
+            if (map != null) {
+                Object v = map.get(name);
+                return v != null || map.containsKey(name) ? v : ABSENT;
+            }
+            for (int i = 0; i < size; i++) {
+                if (names[i].equals(name)) {
+                    return values[i];
+                }
+            }
+            return ABSENT;
+        }
+
         Object lookup(String name) {
             for (Frame f = this; f != null; f = f.parent) {
-                Object v = f.vars.get(name);
-                if (v != null || f.vars.containsKey(name)) {
+                Object v = f.local(name);
+                if (v != ABSENT) {
                     return v;
                 }
             }
@@ -46,9 +105,11 @@ final class Interpreter {
 
     String render(List<Node> body, Map<String, Object> context) {
         Frame globals = new Frame(null);
-        builtins.install(globals.vars);
+        Map<String, Object> g = new HashMap<>();
+        builtins.install(g);
+        globals.putAll(g);
         Frame root = new Frame(globals);
-        root.vars.putAll(context);
+        root.putAll(context);
         StringBuilder out = new StringBuilder();
         exec(body, root, out);
         return out.toString();
@@ -102,7 +163,7 @@ final class Interpreter {
                 }
                 assign(n.target(), value, f);
             }
-            case Node.MacroDef n -> f.vars.put(n.name(), new Macro(n, f, null));
+            case Node.MacroDef n -> f.put(n.name(), new Macro(n, f, null));
             case Node.CallBlock n -> {
                 Macro caller = new Macro(n.caller(), f, null);
                 Object fn = eval(n.call().fn(), f);
@@ -173,7 +234,7 @@ final class Interpreter {
             limits.step();
             loop.index0 = i;
             Frame iter = new Frame(f);
-            iter.vars.put("loop", loop);
+            iter.put("loop", loop);
             assign(n.target(), items.get(i), iter);
             int status = exec(n.body(), iter, out);
             if (status == BREAK) {
@@ -185,7 +246,7 @@ final class Interpreter {
 
     private void assign(Expr target, Object value, Frame f) {
         switch (target) {
-            case Expr.Name n -> f.vars.put(n.name(), value);
+            case Expr.Name n -> f.put(n.name(), value);
             case Expr.NsRef r -> {
                 Object ns = f.lookup(r.name());
                 if (!(ns instanceof Namespace namespace)) {
@@ -229,18 +290,18 @@ final class Interpreter {
                     if (kw.containsKey(p)) {
                         throw Py.typeError("macro " + Py.repr(def.name()) + " got multiple values for argument " + Py.repr(p));
                     }
-                    mf.vars.put(p, args.get(i));
+                    mf.put(p, args.get(i));
                 } else if (kw.containsKey(p)) {
-                    mf.vars.put(p, kw.remove(p));
+                    mf.put(p, kw.remove(p));
                 } else if (i >= firstDefault) {
-                    mf.vars.put(p, eval(def.defaults().get(i - firstDefault), mf));
+                    mf.put(p, eval(def.defaults().get(i - firstDefault), mf));
                 } else {
-                    mf.vars.put(p, Undefined.hint("parameter " + Py.repr(p) + " was not provided"));
+                    mf.put(p, Undefined.hint("parameter " + Py.repr(p) + " was not provided"));
                 }
             }
             Object caller = kw.remove("caller");
             if (def.usesCaller()) {
-                mf.vars.put("caller", caller != null ? caller : Undefined.hint("No caller defined"));
+                mf.put("caller", caller != null ? caller : Undefined.hint("No caller defined"));
             } else if (caller != null) {
                 throw Py.typeError("macro " + Py.repr(def.name()) + " was invoked with two values for the special caller argument. This is most likely a bug.");
             }
@@ -249,12 +310,12 @@ final class Interpreter {
                     throw Py.typeError("macro " + Py.repr(def.name()) + " takes not more than " + params.size()
                             + " argument(s)");
                 }
-                mf.vars.put("varargs", new PySeq.Tuple(args.subList(params.size(), args.size())));
+                mf.put("varargs", new PySeq.Tuple(args.subList(params.size(), args.size())));
             } else if (def.usesVarargs()) {
-                mf.vars.put("varargs", new PySeq.Tuple());
+                mf.put("varargs", new PySeq.Tuple());
             }
             if (def.usesKwargs()) {
-                mf.vars.put("kwargs", new LinkedHashMap<Object, Object>(kw));
+                mf.put("kwargs", new LinkedHashMap<Object, Object>(kw));
             } else if (!kw.isEmpty()) {
                 throw Py.typeError("macro " + Py.repr(def.name()) + " takes no keyword argument "
                         + Py.repr(kw.keySet().iterator().next()));

@@ -383,6 +383,18 @@ c("{% set messages = msgs[1:] %}{{ messages|length }}{% set add_generation_promp
 c("{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}{% endif %}{{ add_generation_prompt }}")
 c("{% set x = [1, 2] %}{% set y = x %}{{ y is sameas x }}")
 
+# ---- scoping
+c("{% for x in [1,2] %}{{ y }}{% set y = x %}{{ y }}|{% endfor %}")
+c("{% set y = 'o' %}{% for x in [1,2] %}{{ y }}{% set y = x %}{{ y }}|{% endfor %}{{ y }}")
+c("{% macro m() %}{{ v }}{% endmacro %}{% set v = 1 %}{{ m() }}{% set v = 2 %}{{ m() }}")
+c("{% set v = 1 %}{% macro m() %}{{ v }}{% endmacro %}{% for v in [5] %}{{ m() }}{% endfor %}", name="macros are lexically scoped")
+c("{% for i in [1] %}{% macro m() %}{{ i }}{% endmacro %}{{ m() }}{% endfor %}")
+c("{% macro m(ns) %}{% set ns.v = 5 %}{% endmacro %}{% set ns = namespace(v=0) %}{{ m(ns) }}{{ ns.v }}")
+c("{% set x = 1 %}{% macro m() %}{% set x = 2 %}{{ x }}{% endmacro %}{{ m() }}{{ x }}")
+c("{% for x in [1] %}{% set v = x %}{% for y in [2] %}{{ v }}{% set v = y %}{{ v }}{% endfor %}{{ v }}{% endfor %}")
+c("{% with %}{% set z = 1 %}{% endwith %}{{ z }}|{{ x }}{% set x = 5 %}{{ x }}")
+c("{% for x in [1,2] %}{% if x == 1 %}{% set msg = 'a' %}{% else %}{{ msg }}{% endif %}{% endfor %}|")
+
 # ---- macros, call, filter blocks
 c("{% macro greet(name, greeting='Hello') %}{{ greeting }}, {{ name }}!{% endmacro %}{{ greet('Bob') }} {{ greet('Ann', 'Hi') }} {{ greet(greeting='Yo', name='Cy') }}")
 c("{% macro m(a, b=a ~ '!') %}{{ a }}{{ b }}{% endmacro %}{{ m(1) }}")

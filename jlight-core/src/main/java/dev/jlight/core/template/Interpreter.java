@@ -277,7 +277,7 @@ final class Interpreter {
         Node.MacroDef def = m.def;
         if (++callDepth > limits.maxCallDepth) {
             callDepth--;
-            throw new TemplateException("RecursionError", "maximum macro call depth (" + limits.maxCallDepth + ") exceeded");
+            throw new TemplateException("RecursionError", "maximum recursion depth exceeded");
         }
         try {
             Frame mf = new Frame(m.closure);
@@ -287,9 +287,6 @@ final class Interpreter {
             for (int i = 0; i < params.size(); i++) {
                 String p = params.get(i);
                 if (i < args.size()) {
-                    if (kw.containsKey(p)) {
-                        throw Py.typeError("macro " + Py.repr(def.name()) + " got multiple values for argument " + Py.repr(p));
-                    }
                     mf.put(p, args.get(i));
                 } else if (kw.containsKey(p)) {
                     mf.put(p, kw.remove(p));
@@ -466,18 +463,21 @@ final class Interpreter {
             case "mul" -> Py.mul(l, r, limits);
             case "div" -> Py.div(l, r);
             case "floordiv" -> Py.floorDiv(l, r);
-            case "mod" -> {
-                if (l instanceof String s) {
-                    yield PyFormat.percent(this, s, r);
-                }
-                if (l instanceof Markup m) {
-                    yield new Markup(PyFormat.percent(this, m.s, escapeArgs(r)));
-                }
-                yield Py.mod(l, r);
-            }
+            case "mod" -> mod(l, r);
             case "pow" -> Py.pow(l, r);
             default -> throw new IllegalStateException(b.op());
         };
+    }
+
+    /** Python's {@code l % r}: string formatting or modulo. */
+    Object mod(Object l, Object r) {
+        if (l instanceof String s) {
+            return PyFormat.percent(this, s, r);
+        }
+        if (l instanceof Markup m) {
+            return new Markup(PyFormat.percent(this, m.s, escapeArgs(r)));
+        }
+        return Py.mod(l, r);
     }
 
     /** markupsafe escapes the arguments of {@code Markup % args}. */

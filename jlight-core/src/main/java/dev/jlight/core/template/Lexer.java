@@ -51,9 +51,8 @@ final class Lexer {
 
         String describe() {
             return switch (type) {
-                case "name", "data" -> String.valueOf(value);
-                case "string" -> Py.repr(value);
-                case "integer", "float" -> Py.str(value);
+                case "name" -> value == null ? "name" : String.valueOf(value);
+                case "data" -> "template data / text";
                 case "eof" -> "end of template";
                 case "block_end" -> "end of statement block";
                 case "variable_end" -> "end of print statement";

@@ -226,7 +226,8 @@ final class Parser {
                 case "continue": {
                     next();
                     if (loopDepth == 0) {
-                        throw fail("'" + name + "' outside of a loop", t);
+                        throw new TemplateException("SyntaxError", name.equals("break") ? "'break' outside loop"
+                                : "'continue' not properly in loop", t.line(), t.col());
                     }
                     return name.equals("break") ? new Node.Break(t.line(), t.col()) : new Node.Continue(t.line(), t.col());
                 }

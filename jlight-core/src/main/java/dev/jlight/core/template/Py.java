@@ -673,9 +673,6 @@ final class Py {
                 return new Markup(sa + sb);
             }
             checkDefined(other);
-            if (a instanceof Markup) {
-                throw typeError("can only concatenate str (not \"" + typeName(b) + "\") to str");
-            }
             throw unsupported("+", a, b);
         }
         checkDefined(a);

@@ -58,11 +58,11 @@ final class Tests {
             case "upper":
                 return (Boolean) Methods.invoke(in, Py.str(v), "isupper", new CallArgs("isupper", List.of(), Map.of()));
             case "odd":
-                return Py.eq(Py.mod(v, 2L), 1L);
+                return Py.eq(in.mod(v, 2L), 1L);
             case "even":
-                return Py.eq(Py.mod(v, 2L), 0L);
+                return Py.eq(in.mod(v, 2L), 0L);
             case "divisibleby":
-                return Py.eq(Py.mod(v, a.required(0, "num")), 0L);
+                return Py.eq(in.mod(v, a.required(0, "num")), 0L);
             case "sameas": {
                 Object o = a.required(0, "other");
                 if (v == null || o == null || v instanceof Boolean || o instanceof Boolean) {

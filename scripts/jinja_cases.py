@@ -323,6 +323,10 @@ c("{{ 'abc'.upper is callable }}|{{ d.nosuch }}|{{ d.nosuch is defined }}", {"d"
 c("{{ x.content.startswith('a') }}", {"x": {}})
 c("{{ none.startswith('a') }}")
 
+c("{{ u.lower() }}|{{ u.upper() }}|{{ u.title() }}|{{ u.capitalize() }}|{{ u.swapcase() }}|{{ u|title }}|{{ u|capitalize }}|{{ u|lower }}",
+  {"u": "ΟΔΟΣ ΣΑΣ. straße ǰoin İstanbul ŉ ﬁne ǅemal"}, name="unicode case mappings")
+c("{{ -0.001|round(2) }} {{ 0.125|round(2) }} {{ 1e300|round(2) }} {{ 2.5|round(0, 'ceil') }} {{ -2.5|round(0, 'floor') }}")
+
 # ---- dict and list methods, the immutable sandbox
 c("{{ d.keys()|list }} {{ d.values()|list }} {{ d.items()|list }} {{ d.get('a') }} {{ d.get('z', 0) }} {{ d|length }}", {"d": {"a": 1, "b": 2}})
 c("{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}", {"d": {"z": 1, "a": 2, "m": 3}})

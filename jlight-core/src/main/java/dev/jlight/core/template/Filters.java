@@ -376,7 +376,8 @@ final class Filters {
                     if (!Double.isFinite(d)) {
                         return d;
                     }
-                    return new BigDecimal(d).setScale((int) precision, RoundingMode.HALF_EVEN).doubleValue();
+                    double r = new BigDecimal(d).setScale((int) precision, RoundingMode.HALF_EVEN).doubleValue();
+                    return r == 0 ? Math.copySign(0.0, d) : r;
                 }
                 double scale = Math.pow(10, precision);
                 double x = Py.toDouble(v) * scale;

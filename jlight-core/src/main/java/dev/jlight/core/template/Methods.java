@@ -284,14 +284,9 @@ final class Methods {
             case "capitalize":
                 a.check(0);
                 return capitalize(s);
-            case "swapcase": {
+            case "swapcase":
                 a.check(0);
-                StringBuilder sb = new StringBuilder();
-                s.codePoints().forEach(cp -> sb.appendCodePoint(
-                        Character.isUpperCase(cp) ? Character.toLowerCase(cp)
-                                : Character.isLowerCase(cp) ? Character.toUpperCase(cp) : cp));
-                return sb.toString();
-            }
+                return swapcase(s);
             case "strip":
                 a.check(1, "chars");
                 return strip(s, a.strOrNone(0, "chars"), true, true);
@@ -460,12 +455,88 @@ final class Methods {
         return s.toUpperCase(Locale.ROOT);
     }
 
+    /** Python's {@code str.lower}: full mappings, and Python's final-sigma rule. */
     static String lower(String s) {
-        return s.toLowerCase(Locale.ROOT);
+        if (s.indexOf('\u03a3') < 0) {
+            return s.toLowerCase(Locale.ROOT);
+        }
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); ) {
+            int cp = s.codePointAt(i);
+            lowerInto(sb, s, i, cp);
+            i += Character.charCount(cp);
+        }
+        return sb.toString();
+    }
+
+    private static void lowerInto(StringBuilder sb, String s, int i, int cp) {
+        if (cp == 0x3a3) {
+            sb.append(finalSigma(s, i) ? '\u03c2' : '\u03c3');
+        } else {
+            sb.append(new String(Character.toChars(cp)).toLowerCase(Locale.ROOT));
+        }
+    }
+
+    /** CPython's handle_capital_sigma. */
+    private static boolean finalSigma(String s, int i) {
+        int j = i;
+        while (j > 0) {
+            int c = s.codePointBefore(j);
+            if (!isCaseIgnorable(c)) {
+                break;
+            }
+            j -= Character.charCount(c);
+        }
+        if (j == 0 || !isCased(s.codePointBefore(j))) {
+            return false;
+        }
+        j = i + 1;
+        while (j < s.length()) {
+            int c = s.codePointAt(j);
+            if (!isCaseIgnorable(c)) {
+                return !isCased(c);
+            }
+            j += Character.charCount(c);
+        }
+        return true;
+    }
+
+    private static boolean isCaseIgnorable(int c) {
+        int t = Character.getType(c);
+        return t == Character.NON_SPACING_MARK || t == Character.ENCLOSING_MARK || t == Character.FORMAT
+                || t == Character.MODIFIER_LETTER || t == Character.MODIFIER_SYMBOL
+                || c == '\'' || c == '.' || c == ':' || c == 0xb7 || c == 0x387 || c == 0x5f4 || c == 0x2018
+                || c == 0x2019 || c == 0x2024 || c == 0xfe13 || c == 0xfe52 || c == 0xfe55 || c == 0xff07
+                || c == 0xff0e || c == 0xff1a;
     }
 
     private static boolean isCased(int cp) {
         return Character.isUpperCase(cp) || Character.isLowerCase(cp) || Character.isTitleCase(cp);
+    }
+
+    /** Titlecase mappings longer than one code point (Unicode SpecialCasing). */
+    private static final Map<Integer, String> TITLE_SPECIAL = Map.ofEntries(
+            Map.entry(0xdf, "Ss"), Map.entry(0xfb00, "Ff"), Map.entry(0xfb01, "Fi"), Map.entry(0xfb02, "Fl"),
+            Map.entry(0xfb03, "Ffi"), Map.entry(0xfb04, "Ffl"), Map.entry(0xfb05, "St"), Map.entry(0xfb06, "St"),
+            Map.entry(0x587, "\u0535\u0582"), Map.entry(0xfb13, "\u0544\u0576"), Map.entry(0xfb14, "\u0544\u0565"),
+            Map.entry(0xfb15, "\u0544\u056b"), Map.entry(0xfb16, "\u054e\u0576"), Map.entry(0xfb17, "\u0544\u056d"),
+            Map.entry(0x149, "\u02bcN"), Map.entry(0x390, "\u0399\u0308\u0301"), Map.entry(0x3b0, "\u03a5\u0308\u0301"),
+            Map.entry(0x1f0, "J\u030c"), Map.entry(0x1e96, "H\u0331"), Map.entry(0x1e97, "T\u0308"),
+            Map.entry(0x1e98, "W\u030a"), Map.entry(0x1e99, "Y\u030a"), Map.entry(0x1e9a, "A\u02be"),
+            Map.entry(0x1f50, "\u03a5\u0313"), Map.entry(0x1f52, "\u03a5\u0313\u0300"),
+            Map.entry(0x1f54, "\u03a5\u0313\u0301"), Map.entry(0x1f56, "\u03a5\u0313\u0342"),
+            Map.entry(0x1fb6, "\u0391\u0342"), Map.entry(0x1fc6, "\u0397\u0342"), Map.entry(0x1fd2, "\u0399\u0308\u0300"),
+            Map.entry(0x1fd3, "\u0399\u0308\u0301"), Map.entry(0x1fd6, "\u0399\u0342"), Map.entry(0x1fd7, "\u0399\u0308\u0342"),
+            Map.entry(0x1fe2, "\u03a5\u0308\u0300"), Map.entry(0x1fe3, "\u03a5\u0308\u0301"), Map.entry(0x1fe4, "\u03a1\u0313"),
+            Map.entry(0x1fe6, "\u03a5\u0342"), Map.entry(0x1fe7, "\u03a5\u0308\u0342"), Map.entry(0x1ff6, "\u03a9\u0342"),
+            Map.entry(0x1fb2, "\u1fba\u0345"), Map.entry(0x1fb4, "\u0386\u0345"), Map.entry(0x1fc2, "\u1fca\u0345"),
+            Map.entry(0x1fc4, "\u0389\u0345"), Map.entry(0x1ff2, "\u1ffa\u0345"), Map.entry(0x1ff4, "\u038f\u0345"),
+            Map.entry(0x1fb7, "\u0391\u0342\u0345"), Map.entry(0x1fc7, "\u0397\u0342\u0345"),
+            Map.entry(0x1ff7, "\u03a9\u0342\u0345"));
+
+    private static String titleFull(int cp) {
+        String special = TITLE_SPECIAL.get(cp);
+        return special != null ? special : new String(Character.toChars(Character.toTitleCase(cp)));
     }
 
     /** Python's {@code str.title}. */
@@ -474,13 +545,13 @@ final class Methods {
         boolean prevCased = false;
         for (int i = 0; i < s.length(); ) {
             int cp = s.codePointAt(i);
-            i += Character.charCount(cp);
             if (prevCased) {
-                sb.append(new String(Character.toChars(cp)).toLowerCase(Locale.ROOT));
+                lowerInto(sb, s, i, cp);
             } else {
-                sb.appendCodePoint(Character.toTitleCase(cp));
+                sb.append(titleFull(cp));
             }
             prevCased = isCased(cp);
+            i += Character.charCount(cp);
         }
         return sb.toString();
     }
@@ -490,9 +561,32 @@ final class Methods {
         if (s.isEmpty()) {
             return s;
         }
-        int cp = s.codePointAt(0);
-        int n = Character.charCount(cp);
-        return new String(Character.toChars(Character.toTitleCase(cp))) + s.substring(n).toLowerCase(Locale.ROOT);
+        StringBuilder sb = new StringBuilder(s.length());
+        int first = s.codePointAt(0);
+        sb.append(titleFull(first));
+        for (int i = Character.charCount(first); i < s.length(); ) {
+            int cp = s.codePointAt(i);
+            lowerInto(sb, s, i, cp);
+            i += Character.charCount(cp);
+        }
+        return sb.toString();
+    }
+
+    /** Python's {@code str.swapcase}. */
+    static String swapcase(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); ) {
+            int cp = s.codePointAt(i);
+            if (Character.isUpperCase(cp)) {
+                lowerInto(sb, s, i, cp);
+            } else if (Character.isLowerCase(cp)) {
+                sb.append(new String(Character.toChars(cp)).toUpperCase(Locale.ROOT));
+            } else {
+                sb.appendCodePoint(cp);
+            }
+            i += Character.charCount(cp);
+        }
+        return sb.toString();
     }
 
     static String strip(String s, String chars, boolean left, boolean right) {

@@ -48,7 +48,14 @@ final class Generation {
         for (SamplingParams p : params) {
             seqs += p.n();
         }
-        admission.acquire(seqs, prompts.size() > 1 ? promptParam : "n");
+        try {
+            admission.acquire(seqs, prompts.size() > 1 ? promptParam : "n");
+        } catch (ApiException e) {
+            if (e.status() == 503) {
+                metrics.rejected();
+            }
+            throw e;
+        }
         Generation g = new Generation();
         int submitted = 0;
         try {

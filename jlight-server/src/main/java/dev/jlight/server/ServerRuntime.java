@@ -120,8 +120,11 @@ public final class ServerRuntime implements AutoCloseable {
      * (system property {@code jlight.home}, set by the ./jlight launcher), where the demo model lives.
      */
     public static Path resolveModel(Path model) {
-        if (model.isAbsolute() || Files.exists(model)) {
+        if (Files.exists(model)) {
             return model.toAbsolutePath().normalize();
+        }
+        if (model.isAbsolute()) {
+            throw new JLightException("--model " + model + ": no such model folder");
         }
         String home = System.getProperty("jlight.home");
         if (home != null && Files.exists(Path.of(home).resolve(model))) {

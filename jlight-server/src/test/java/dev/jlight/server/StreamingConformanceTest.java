@@ -12,17 +12,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** SSE framing and OpenAI's streaming rules, over raw HTTP, against the same requests not streamed. */
 class StreamingConformanceTest {
-    private static Http http;
-
-    @BeforeAll
-    static void server() {
-        http = Http.shared();
-    }
+    private static Http http = Http.shared();
 
     /** Per choice index: the streamed text, finish reason and how many chunks carried a finish reason. */
     record Streamed(Map<Integer, String> text, Map<Integer, String> finish, JsonNode usage, List<JsonNode> chunks) {

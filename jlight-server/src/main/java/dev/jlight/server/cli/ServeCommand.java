@@ -118,10 +118,10 @@ public final class ServeCommand implements Callable<Integer> {
 
     private static final Logger LOG = LoggerFactory.getLogger(ServeCommand.class);
 
-    /** Parses serve's flags (tests start servers this way). */
+    /** Parses serve's flags (tests start servers this way); as with vLLM's argparse, a repeated flag's last value wins. */
     public static ServeCommand parse(String... args) {
         ServeCommand c = new ServeCommand();
-        new CommandLine(c).parseArgs(args);
+        new CommandLine(c).setOverwrittenOptionsAllowed(true).parseArgs(args);
         return c;
     }
 

@@ -90,8 +90,10 @@ final class ChatEndpoint {
                 sse.send(chunk(id, created, model, i, delta, null, null, null));
             }
             int generated = 0;
+            boolean failed = false;
             for (Generation.Event e = g.next(); e != null; e = g.next()) {
                 if (e.error() != null) {
+                    failed = true;
                     g.cancel();
                     sse.send(OpenAiServer.errorBody(ApiException.internal("The engine failed while generating: "
                             + e.error().getMessage())));
@@ -111,7 +113,7 @@ final class ChatEndpoint {
                 }
                 generated = o.generatedTokens();
             }
-            if (req.includeUsage()) {
+            if (req.includeUsage() && !failed) {
                 ObjectNode last = header(id, created, model, "chat.completion.chunk");
                 last.putArray("choices");
                 last.set("usage", usage(promptTokens, generated));

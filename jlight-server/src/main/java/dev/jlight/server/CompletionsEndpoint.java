@@ -166,8 +166,10 @@ final class CompletionsEndpoint {
                     sse.send(chunk(id, created, model, p * n + i, echoText.get(p), null, null, null));
                 }
             }
+            boolean failed = false;
             for (Generation.Event e = g.next(); e != null; e = g.next()) {
                 if (e.error() != null) {
+                    failed = true;
                     g.cancel();
                     sse.send(OpenAiServer.errorBody(ApiException.internal("The engine failed while generating: "
                             + e.error().getMessage())));
@@ -193,7 +195,7 @@ final class CompletionsEndpoint {
                 }
                 generated[e.prompt()] = o.generatedTokens();
             }
-            if (req.includeUsage()) {
+            if (req.includeUsage() && !failed) {
                 int prompt = 0;
                 int completion = 0;
                 for (int p = 0; p < prompts; p++) {

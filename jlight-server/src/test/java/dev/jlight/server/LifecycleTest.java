@@ -40,6 +40,39 @@ class LifecycleTest {
     }
 
     @Test
+    void inlineChatTemplateAndPromptTruncation() throws Exception {
+        OpenAiServer server = TestServers.start("--chat-template",
+                "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}"
+                        + "assistant:{% endif %}", "--served-model-name", "a", "b");
+        try {
+            Http http = new Http(server, TestServers.KEY);
+            ObjectNode req = Http.obj().put("model", "b");
+            req.putArray("messages").addObject().put("role", "user").put("content", "Hi");
+            JsonNode tokens = http.post("/tokenize", req).json().path("tokens");
+            JsonNode text = http.post("/detokenize", Http.obj().set("tokens", tokens)).json();
+            assertEquals("user: Hi\nassistant:", text.path("prompt").asText());
+            JsonNode models = http.get("/v1/models").json().path("data");
+            assertEquals(2, models.size());
+            ObjectNode chat = req.deepCopy().put("max_tokens", 2).put("truncate_prompt_tokens", 3);
+            JsonNode r = http.post(ChatEndpoint.PATH, chat).json();
+            assertEquals("b", r.path("model").asText(), "the name the request used");
+            assertEquals(3, r.path("usage").path("prompt_tokens").asInt());
+        } finally {
+            server.shutdown();
+        }
+    }
+
+    @Test
+    void cudaDeviceIsOptionalAndSaysWhyNot() {
+        try {
+            OpenAiServer gpu = TestServers.start("--device", "cuda", "--kv-cache-memory", "64MiB");
+            gpu.shutdown();                     // a machine with a GPU: it simply works
+        } catch (JLightException e) {
+            assertTrue(e.getMessage().startsWith("--device cuda: "), e.getMessage());
+        }
+    }
+
+    @Test
     void fullServerAnswers503AndRecovers() throws Exception {
         OpenAiServer server = TestServers.start("--max-num-seqs", "1", "--max-waiting-requests", "0");
         try {

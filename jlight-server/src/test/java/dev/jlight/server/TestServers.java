@@ -38,9 +38,9 @@ final class TestServers {
         throw new IllegalStateException("models/jlight-demo not found above " + Path.of("").toAbsolutePath());
     }
 
-    /** The arguments of the shared server; {@code extra} are appended (a later flag wins). */
+    /** The arguments of the shared server; a flag in {@code extra} replaces the default one. */
     static String[] args(String... extra) {
-        List<String> a = new ArrayList<>(List.of(
+        List<String> defaults = List.of(
                 "--model", repoRoot().resolve("models/jlight-demo").toString(),
                 "--served-model-name", MODEL,
                 "--host", "127.0.0.1", "--port", "0",
@@ -54,8 +54,16 @@ final class TestServers {
                 "--max-stop-sequences", String.valueOf(MAX_STOP),
                 "--max-logprobs", String.valueOf(MAX_LOGPROBS),
                 "--max-request-body-bytes", String.valueOf(MAX_BODY),
-                "--shutdown-timeout", "1"));
-        a.addAll(List.of(extra));
+                "--shutdown-timeout", "1");
+        List<String> given = List.of(extra);
+        List<String> a = new ArrayList<>();
+        for (int i = 0; i < defaults.size(); i += 2) {
+            if (!given.contains(defaults.get(i))) {
+                a.add(defaults.get(i));
+                a.add(defaults.get(i + 1));
+            }
+        }
+        a.addAll(given);
         return a.toArray(String[]::new);
     }
 

@@ -90,7 +90,6 @@ public final class OpenAiServer implements AutoCloseable {
             config.http.maxRequestSize = options.maxRequestBodyBytes();
             config.http.compressionStrategy = CompressionStrategy.NONE;
             config.routes.before(this::before);
-            config.routes.after(ctx -> { });
             config.routes.get("/health", ctx -> ctx.status(serving.admission.draining() ? 503 : 200));
             config.routes.get("/version", ctx -> json(ctx, 200, F.objectNode().put("version", VERSION)));
             config.routes.get("/v1/models", this::models);

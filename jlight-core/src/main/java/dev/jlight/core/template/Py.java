@@ -519,6 +519,8 @@ final class Py {
 
     /** Three-way comparison with Python's ordering rules, or TypeError. */
     static int order(String op, Object a, Object b) {
+        Object origA = a;
+        Object origB = b;
         a = unwrap(a);
         b = unwrap(b);
         checkDefined(a);
@@ -542,8 +544,8 @@ final class Py {
             }
             return Integer.compare(la.size(), lb.size());
         }
-        throw typeError("'" + opSymbol(op) + "' not supported between instances of '" + typeName(a) + "' and '"
-                + typeName(b) + "'");
+        throw typeError("'" + opSymbol(op) + "' not supported between instances of '" + typeName(origA) + "' and '"
+                + typeName(origB) + "'");
     }
 
     static int compareCodePoints(String a, String b) {
@@ -575,15 +577,13 @@ final class Py {
             return it.consumeUntil(item);
         }
         if (container instanceof String s) {
-            if (item instanceof Undefined u) {
-                throw u.error();
-            }
             if (!(item instanceof String sub)) {
                 throw typeError("'in <string>' requires string as left operand, not " + typeName(item));
             }
             return s.contains(sub);
         }
         if (container instanceof Map<?, ?> m) {
+            checkHashable(item);
             return findKey(m, item) != NO_KEY;
         }
         if (container instanceof List<?> l) {
@@ -791,7 +791,8 @@ final class Py {
         if (isNumber(a) && isNumber(b)) {
             double y = toDouble(b);
             if (y == 0) {
-                throw new TemplateException("ZeroDivisionError", "division by zero");
+                throw new TemplateException("ZeroDivisionError",
+                        a instanceof Double || b instanceof Double ? "float division by zero" : "division by zero");
             }
             return toDouble(a) / y;
         }
@@ -879,7 +880,11 @@ final class Py {
                     throw new TemplateException("ZeroDivisionError",
                             "0.0 cannot be raised to a negative power");
                 }
-                return Math.pow(x, y);
+                double r = Math.pow(x, y);
+                if (Double.isInfinite(r) && Double.isFinite(x) && Double.isFinite(y)) {
+                    throw new TemplateException("OverflowError", "(34, 'Numerical result out of range')");
+                }
+                return r;
             }
             long base = toLong(a);
             long exp = toLong(b);

@@ -1,7 +1,6 @@
 package dev.jlight.core.template;
 
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -78,9 +77,6 @@ final class Py {
         return v instanceof Long || v instanceof Double || v instanceof Boolean;
     }
 
-    static boolean isString(Object v) {
-        return v instanceof String;
-    }
 
     static long toLong(Object v) {
         if (v instanceof Long l) {
@@ -378,9 +374,6 @@ final class Py {
         return s.codePointCount(0, s.length());
     }
 
-    static String fromCodePoints(int[] cps, int from, int to) {
-        return new String(cps, from, Math.max(0, to - from));
-    }
 
     /** Python's {@code str.isspace} for one code point. */
     static boolean isSpace(int c) {
@@ -649,9 +642,6 @@ final class Py {
         throw typeError("object of type '" + typeName(v) + "' has no len()");
     }
 
-    static Iterator<Object> iterator(Object v) {
-        return iterate(v).iterator();
-    }
 
     // ---------------------------------------------------------------- arithmetic
 

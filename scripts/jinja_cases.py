@@ -13,8 +13,10 @@ Writes:
 
 Usage: python3 scripts/jinja_cases.py   (needs jinja2 >= 3.1; run from anywhere)
 """
+import copy
 import json
 import os
+import random
 import sys
 from datetime import datetime
 
@@ -501,6 +503,78 @@ c("{{- '<tool_call>\\n{\"name\": \"' }}{{- tool_call.name }}{{- '\", \"arguments
   {"tool_call": {"name": "get_weather", "arguments": {"city": "Paris", "unit": "°C", "n": 3}}}, name="tool call json")
 
 
+# ---- random templates: whitespace control around every kind of tag, and mixed-type expressions
+# (the generators found lexer and Python-semantics differences; a fixed sample stays as regression)
+
+def fuzz_whitespace(rng, n):
+    ws_parts = ["", " ", "  ", "\t", "\n", " \n", "\n ", "\n\n", "  \n  ", "\r\n", " \t \n", "\u00a0", "x", "\n z\n"]
+
+    def ws():
+        return "".join(rng.choice(ws_parts) for _ in range(rng.randint(0, 3)))
+
+    def sign():
+        return rng.choice(["", "", "", "-", "+"])
+
+    def blk(body):
+        return "{%" + sign() + " " + body + " " + sign() + "%}"
+
+    def var(e):
+        return "{{" + rng.choice(["", "", "-"]) + " " + e + " " + rng.choice(["", "", "-"]) + "}}"
+
+    def frag(depth=0):
+        k = rng.random()
+        if depth > 2 or k < 0.35:
+            return ws() + rng.choice([var("'v'"), var("x"), "{#" + sign() + " c " + sign() + "#}", "text", ws()]) + ws()
+        if k < 0.55:
+            return ws() + blk("if x") + frag(depth + 1) + (blk("else") + frag(depth + 1) if rng.random() < 0.4 else "") + blk("endif") + ws()
+        if k < 0.75:
+            return ws() + blk("for i in [1, 2]") + frag(depth + 1) + blk("endfor") + ws()
+        if k < 0.85:
+            return ws() + blk("set y = 1") + ws()
+        if k < 0.92:
+            return ws() + blk("raw") + ws() + "{{ r }}" + ws() + blk("endraw") + ws()
+        return ws() + blk("macro m()") + frag(depth + 1) + blk("endmacro") + var("m()") + ws()
+
+    for i in range(n):
+        c("".join(frag() for _ in range(rng.randint(1, 4))), {"x": True}, name=f"whitespace fuzz {i}")
+
+
+def fuzz_expressions(rng, n):
+    lits = ["0", "1", "-3", "7", "2.5", "-0.5", "1e3", "0.1", "'a'", "'Ab c'", "''", "' x '", "'3'", "'%s'", "[1, 2]",
+            "[]", "['b', 'a']", "(1,)", "{'k': 1}", "{}", "none", "true", "false", "x", "y", "s", "l", "d", "nope"]
+    ops = ["+", "-", "*", "/", "//", "%", "**", "~", "==", "!=", "<", "<=", ">", ">=", "in", "not in", "and", "or"]
+    filters = ["length", "string", "int", "float", "abs", "first", "last", "list", "lower", "upper", "trim", "join(',')",
+               "sort", "reverse|list", "unique|list", "default('D')", "tojson", "sum", "min", "max", "round", "title",
+               "capitalize", "count", "items|list", "dictsort", "select|list", "map('string')|list", "batch(2)|list",
+               "wordcount", "center(6)", "replace('a', 'b')", "e", "safe", "truncate(3)", "int(base=16)", "float(1.5)"]
+    tests = ["defined", "none", "string", "number", "integer", "float", "mapping", "iterable", "sequence", "odd", "even",
+             "divisibleby(2)", "boolean", "true", "false", "lower", "upper", "in [1, 'a']", "eq 1", "sameas none", "callable"]
+
+    def expr(d=0):
+        k = rng.random()
+        if d > 2 or k < 0.3:
+            return rng.choice(lits)
+        if k < 0.55:
+            return "(" + expr(d + 1) + " " + rng.choice(ops) + " " + expr(d + 1) + ")"
+        if k < 0.7:
+            return expr(d + 1) + "|" + rng.choice(filters)
+        if k < 0.8:
+            return "(" + expr(d + 1) + " is " + rng.choice(["", "not "]) + rng.choice(tests) + ")"
+        if k < 0.87:
+            return "(" + rng.choice(["not ", "-"]) + expr(d + 1) + ")"
+        if k < 0.94:
+            return "(" + expr(d + 1) + " if " + expr(d + 1) + " else " + expr(d + 1) + ")"
+        return rng.choice(["s", "l", "d", "x", "nope", "(l|list)", "(s ~ 'z')"]) + "[" + rng.choice(["0", "-1", "1:", "::-1", "'k'", ":1"]) + "]"
+
+    for i in range(n):
+        c("{{ " + expr() + " }}", {"x": 5, "y": 2.5, "s": "Hello", "l": [3, 1, 2], "d": {"b": 2, "a": 1}},
+          name=f"expression fuzz {i}")
+
+
+fuzz_whitespace(random.Random(20240726), 80)
+fuzz_expressions(random.Random(726), 120)
+
+
 # --------------------------------------------------------------------------- real templates
 
 TOOLS = [
@@ -703,7 +777,7 @@ def main():
     cases = []
     for case in CASES:
         case = dict(case)
-        case.update(render(case["template"], case["context"]))
+        case.update(render(case["template"], copy.deepcopy(case["context"])))
         cases.append(case)
     with open(os.path.join(OUT_DIR, "jinja_cases.json"), "w", encoding="utf-8") as fh:
         json.dump({"jinja2_version": jinja2.__version__, "now": FIXED_NOW.isoformat(), "cases": cases}, fh,

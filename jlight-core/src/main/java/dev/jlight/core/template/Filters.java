@@ -238,6 +238,12 @@ final class Filters {
                 }
                 if (!(v instanceof String)) {
                     Py.checkDefined(v);
+                    if (Py.isList(v)) {
+                        throw new TemplateException("AttributeError", "'list' object has no attribute 'splitlines'");
+                    }
+                    if (v instanceof PySeq.Tuple) {
+                        throw Py.typeError("can only concatenate tuple (not \"str\") to tuple");
+                    }
                     throw Py.typeError("unsupported operand type(s) for +=: '" + Py.typeName(v) + "' and 'str'");
                 }
                 String s = v + "\n";
@@ -343,6 +349,9 @@ final class Filters {
                 a.check(0);
                 if (v instanceof String s) {
                     return new StringBuilder(s).reverse().toString();
+                }
+                if (!Py.isIterable(v)) {
+                    throw new TemplateException("FilterArgumentError", "argument must be iterable");
                 }
                 List<Object> items = new ArrayList<>(Py.iterate(v));
                 Collections.reverse(items);
@@ -473,11 +482,11 @@ final class Filters {
                 boolean killwords = a.bool(1, "killwords", false);
                 String end = softStr(a.get(2, "end", "..."));
                 long leeway = a.integer(3, "leeway", 5);
-                if (v instanceof Undefined) {
+                if (Py.len(v) <= length + leeway) {
                     return v;
                 }
                 if (!(v instanceof String s)) {
-                    throw Py.typeError("object of type '" + Py.typeName(v) + "' has no len()");
+                    throw new TemplateException("AttributeError", "'" + Py.typeName(v) + "' object has no attribute 'rsplit'");
                 }
                 int endLen = Py.cpLen(end);
                 if (length < endLen) {

@@ -671,15 +671,11 @@ final class Interpreter {
             }
             return Py.isList(obj) ? out : new PySeq.Tuple(out);
         }
-        return Undefined.member(obj, new SliceKey(start, stop, step));
-    }
-
-    /** Prints like Python's slice object in undefined messages. */
-    record SliceKey(Object start, Object stop, Object step) {
-        @Override
-        public String toString() {
-            return "slice(" + Py.repr(start) + ", " + Py.repr(stop) + ", " + Py.repr(step) + ")";
+        // Jinja compiles slices to plain Python subscripts, bypassing the sandbox's getitem
+        if (obj instanceof Map) {
+            throw Py.typeError("unhashable type: 'slice'");
         }
+        throw Py.typeError("'" + Py.typeName(obj) + "' object is not subscriptable");
     }
 
     /** Python's {@code slice.indices(len)}: start, stop, step. */

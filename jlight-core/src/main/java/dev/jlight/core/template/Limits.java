@@ -23,12 +23,6 @@ final class Limits {
         }
     }
 
-    void steps(long n) {
-        steps += n;
-        if (steps > maxSteps) {
-            throw new TemplateException("LimitExceeded", "template exceeded " + maxSteps + " evaluation steps");
-        }
-    }
 
     /** Fails when a string (chars) or list (items) of this size would exceed the output budget. */
     void checkSize(long size) {

@@ -1,7 +1,6 @@
 package dev.jlight.core.template;
 
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -78,9 +77,6 @@ final class Py {
         return v instanceof Long || v instanceof Double || v instanceof Boolean;
     }
 
-    static boolean isString(Object v) {
-        return v instanceof String;
-    }
 
     static long toLong(Object v) {
         if (v instanceof Long l) {
@@ -378,9 +374,6 @@ final class Py {
         return s.codePointCount(0, s.length());
     }
 
-    static String fromCodePoints(int[] cps, int from, int to) {
-        return new String(cps, from, Math.max(0, to - from));
-    }
 
     /** Python's {@code str.isspace} for one code point. */
     static boolean isSpace(int c) {
@@ -519,6 +512,8 @@ final class Py {
 
     /** Three-way comparison with Python's ordering rules, or TypeError. */
     static int order(String op, Object a, Object b) {
+        Object origA = a;
+        Object origB = b;
         a = unwrap(a);
         b = unwrap(b);
         checkDefined(a);
@@ -542,8 +537,8 @@ final class Py {
             }
             return Integer.compare(la.size(), lb.size());
         }
-        throw typeError("'" + opSymbol(op) + "' not supported between instances of '" + typeName(a) + "' and '"
-                + typeName(b) + "'");
+        throw typeError("'" + opSymbol(op) + "' not supported between instances of '" + typeName(origA) + "' and '"
+                + typeName(origB) + "'");
     }
 
     static int compareCodePoints(String a, String b) {
@@ -575,15 +570,13 @@ final class Py {
             return it.consumeUntil(item);
         }
         if (container instanceof String s) {
-            if (item instanceof Undefined u) {
-                throw u.error();
-            }
             if (!(item instanceof String sub)) {
                 throw typeError("'in <string>' requires string as left operand, not " + typeName(item));
             }
             return s.contains(sub);
         }
         if (container instanceof Map<?, ?> m) {
+            checkHashable(item);
             return findKey(m, item) != NO_KEY;
         }
         if (container instanceof List<?> l) {
@@ -649,9 +642,6 @@ final class Py {
         throw typeError("object of type '" + typeName(v) + "' has no len()");
     }
 
-    static Iterator<Object> iterator(Object v) {
-        return iterate(v).iterator();
-    }
 
     // ---------------------------------------------------------------- arithmetic
 
@@ -791,7 +781,8 @@ final class Py {
         if (isNumber(a) && isNumber(b)) {
             double y = toDouble(b);
             if (y == 0) {
-                throw new TemplateException("ZeroDivisionError", "division by zero");
+                throw new TemplateException("ZeroDivisionError",
+                        a instanceof Double || b instanceof Double ? "float division by zero" : "division by zero");
             }
             return toDouble(a) / y;
         }
@@ -879,7 +870,11 @@ final class Py {
                     throw new TemplateException("ZeroDivisionError",
                             "0.0 cannot be raised to a negative power");
                 }
-                return Math.pow(x, y);
+                double r = Math.pow(x, y);
+                if (Double.isInfinite(r) && Double.isFinite(x) && Double.isFinite(y)) {
+                    throw new TemplateException("OverflowError", "(34, 'Numerical result out of range')");
+                }
+                return r;
             }
             long base = toLong(a);
             long exp = toLong(b);

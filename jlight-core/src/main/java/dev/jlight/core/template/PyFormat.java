@@ -15,6 +15,9 @@ final class PyFormat {
     static String percent(Interpreter in, String fmt, Object args) {
         List<?> positional;
         Map<?, ?> mapping = null;
+        // CPython treats any non-tuple, non-str argument with __getitem__ as a mapping: no
+        // "not all arguments converted" error for it
+        boolean mappingLike = false;
         if (args instanceof PySeq.Tuple t) {
             positional = t;
         } else {
@@ -22,6 +25,7 @@ final class PyFormat {
             if (args instanceof Map<?, ?> m) {
                 mapping = m;
             }
+            mappingLike = args instanceof Map || args instanceof List || args instanceof Undefined;
         }
         StringBuilder sb = new StringBuilder();
         int argi = 0;
@@ -126,7 +130,7 @@ final class PyFormat {
             sb.append(percentOne(value, type, flags, width, prec));
             in.limits.checkSize(sb.length());
         }
-        if (argi < positional.size() && !usedMapping && mapping == null) {
+        if (argi < positional.size() && !usedMapping && !mappingLike) {
             throw Py.typeError("not all arguments converted during string formatting");
         }
         return sb.toString();

@@ -50,7 +50,8 @@ final class Tests {
             case "sequence":
                 return v instanceof String || v instanceof List || v instanceof Map || v instanceof Undefined;
             case "callable":
-                return v instanceof PyCallable && !(v instanceof Builtins.Cycler c && !isJoiner(c));
+                // Undefined has __call__ (it raises), so Python's callable() says True
+                return v instanceof Undefined || (v instanceof PyCallable && !(v instanceof Builtins.Cycler c && !isJoiner(c)));
             case "escaped":
                 return false;
             case "lower":

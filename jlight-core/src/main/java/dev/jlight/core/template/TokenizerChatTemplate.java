@@ -49,6 +49,38 @@ public final class TokenizerChatTemplate {
     }
 
     /**
+     * The chat template of a model folder: {@code chat_template.jinja} when present (newer
+     * transformers save it there, and it wins over the config), else the {@code chat_template} of
+     * {@code tokenizer_config.json}; special tokens from {@code tokenizer_config.json}.
+     */
+    public static TokenizerChatTemplate fromModelDir(Path dir) {
+        Path config = dir.resolve("tokenizer_config.json");
+        Path jinja = dir.resolve("chat_template.jinja");
+        if (!java.nio.file.Files.exists(jinja)) {
+            return fromTokenizerConfig(config);
+        }
+        String source;
+        try {
+            source = java.nio.file.Files.readString(jinja);
+        } catch (IOException e) {
+            throw new TemplateException("IOError", jinja + ": cannot read: " + e.getMessage());
+        }
+        Map<String, Object> tokens = Map.of();
+        if (java.nio.file.Files.exists(config)) {
+            try {
+                tokens = specialTokens(new ObjectMapper().readTree(config.toFile()));
+            } catch (IOException e) {
+                throw new TemplateException("IOError", config + ": cannot read: " + e.getMessage());
+            }
+        }
+        try {
+            return new TokenizerChatTemplate(ChatTemplate.compile(source), tokens);
+        } catch (TemplateException e) {
+            throw new TemplateException(e.kind(), jinja + ": " + e.getMessage(), e.line(), e.column(), e);
+        }
+    }
+
+    /**
      * The template named {@code name} (null: "default", else the first of a list; a plain string
      * template is used as is) and the special tokens of a tokenizer config.
      */

@@ -190,6 +190,15 @@ class ChatTemplateTest {
     }
 
     @Test
+    void modelDirPrefersChatTemplateJinja(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Files.writeString(dir.resolve("tokenizer_config.json"),
+                "{\"chat_template\": \"old\", \"eos_token\": \"</s>\"}");
+        assertEquals("old", TokenizerChatTemplate.fromModelDir(dir).apply(List.of(), null, null, false, null));
+        java.nio.file.Files.writeString(dir.resolve("chat_template.jinja"), "new{{ eos_token }}\n");
+        assertEquals("new</s>", TokenizerChatTemplate.fromModelDir(dir).apply(List.of(), null, null, false, null));
+    }
+
+    @Test
     void contextMatchesTransformers() {
         TokenizerChatTemplate tpl = new TokenizerChatTemplate(
                 ChatTemplate.compile("{{ tools is none }} {{ documents is none }} {{ add_generation_prompt }} {{ enable_thinking }}"),

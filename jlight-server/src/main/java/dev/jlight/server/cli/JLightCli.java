@@ -8,7 +8,8 @@ import picocli.CommandLine.Option;
 /** Entry point of the {@code jlight} command. */
 @Command(name = "jlight", mixinStandardHelpOptions = true, version = "JLight 0.1.0",
         description = "Java LLM inference and serving engine.",
-        subcommands = {ServeCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, GenerateCommand.class, ChatCommand.class, BenchCommand.class,
+                CommandLine.HelpCommand.class})
 public final class JLightCli implements Runnable {
 
     @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT,

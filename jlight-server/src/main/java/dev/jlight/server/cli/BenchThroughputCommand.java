@@ -1,5 +1,6 @@
 package dev.jlight.server.cli;
 
+import dev.jlight.server.ServerRuntime;
 import dev.jlight.core.engine.EngineRequest;
 import dev.jlight.core.engine.RequestOutput;
 import dev.jlight.core.engine.RequestStream;
@@ -48,7 +49,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         List<String> rows = new ArrayList<>();
         rows.add("<!-- jlight bench throughput " + LocalDate.now() + ", commit " + BenchLatencyCommand.commit() + ", "
-                + BenchLatencyCommand.hardware() + ", model " + model.modelPath() + ", input " + inputLen + ", output "
+                + BenchLatencyCommand.hardware() + ", model " + model.model + ", input " + inputLen + ", output "
                 + outputLen + " -->");
         rows.add("| batch | requests | input | output | requests/s | output tok/s | total tok/s | vs batch 1 |");
         rows.add("|---|---|---|---|---|---|---|---|");
@@ -57,9 +58,11 @@ final class BenchThroughputCommand implements Callable<Integer> {
         double base = 0;
         for (int batch : batches) {
             model.maxNumSeqs = batch;
-            model.maxNumBatchedTokens = Math.max(model.maxNumBatchedTokens, batch);
+            if (model.maxNumBatchedTokens != null && model.maxNumBatchedTokens < batch) {
+                model.maxNumBatchedTokens = batch;
+            }
             int n = numPrompts > 0 ? numPrompts : Math.max(4, 2 * batch);
-            try (LocalEngine local = LocalEngine.open(model, null, System.err)) {
+            try (ServerRuntime local = model.load()) {
                 run(local, Math.min(batch, 4), 1); // warm the JIT on the same code paths
                 double seconds = run(local, n, 2);
                 double outTok = (double) n * outputLen / seconds;
@@ -79,7 +82,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
     }
 
     /** Submits n random prompts at once and waits for all; returns the wall time in seconds. */
-    private double run(LocalEngine local, int n, long seed) {
+    private double run(ServerRuntime local, int n, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         int vocab = local.config().vocabSize();
         SamplingParams params = SamplingParams.builder().temperature(0).maxTokens(outputLen).ignoreEos(true).build();

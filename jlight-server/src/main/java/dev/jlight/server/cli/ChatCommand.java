@@ -1,5 +1,6 @@
 package dev.jlight.server.cli;
 
+import dev.jlight.server.ServerRuntime;
 import dev.jlight.core.JLightException;
 import dev.jlight.core.engine.CompletionDelta;
 import dev.jlight.core.engine.EngineRequest;
@@ -34,7 +35,7 @@ final class ChatCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        try (LocalEngine local = LocalEngine.open(model, null, System.err)) {
+        try (ServerRuntime local = model.load()) {
             List<Map<String, Object>> messages = new ArrayList<>();
             resetTo(messages);
             int turn = 0;
@@ -76,7 +77,7 @@ final class ChatCommand implements Callable<Integer> {
     }
 
     /** Renders the conversation with the chat template (generation prompt on) and tokenizes it as vLLM does. */
-    static int[] encodeChat(LocalEngine local, List<? extends Map<String, ?>> messages) {
+    static int[] encodeChat(ServerRuntime local, List<? extends Map<String, ?>> messages) {
         if (local.chatTemplate() == null) {
             throw new JLightException(local.config().file().getParent()
                     + ": the model has no chat template (tokenizer_config.json chat_template); use --chat-template");

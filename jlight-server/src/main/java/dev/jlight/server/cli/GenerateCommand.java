@@ -1,5 +1,6 @@
 package dev.jlight.server.cli;
 
+import dev.jlight.server.ServerRuntime;
 import dev.jlight.core.engine.CompletionDelta;
 import dev.jlight.core.engine.EngineRequest;
 import dev.jlight.core.engine.RequestOutput;
@@ -32,7 +33,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        try (LocalEngine local = LocalEngine.open(model, null, System.err)) {
+        try (ServerRuntime local = model.load()) {
             int[] ids = chat ? ChatCommand.encodeChat(local, List.of(Map.of("role", "user", "content", prompt)))
                     : local.tokenizer().encode(prompt, true);
             long t0 = System.nanoTime();

@@ -1,87 +1,100 @@
 package dev.jlight.server.cli;
 
-import java.nio.file.Files;
+import dev.jlight.core.JLightException;
+import dev.jlight.core.config.ModelConfig;
+import dev.jlight.core.model.ModelFolder;
+import dev.jlight.server.ByteSize;
+import dev.jlight.server.ServerRuntime;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
-/** Flags shared by every command that loads a model (names as vLLM's where they mean the same). */
+/**
+ * Flags of every command that loads a model and runs the engine (serve, generate, chat, bench
+ * throughput), named as vLLM's where they mean the same.
+ */
 public final class ModelOptions {
     /** The model shipped in the repository: the default everywhere. */
     public static final String DEMO_MODEL = "models/jlight-demo";
 
-    @Option(names = "--model", description = "Hugging Face model folder. Default: the demo model shipped in the repo ("
-            + DEMO_MODEL + ").")
+    @Option(names = "--model", defaultValue = DEMO_MODEL,
+            description = "Hugging Face model folder (config.json, *.safetensors, tokenizer.json). Default: ${DEFAULT-VALUE}")
     Path model;
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda. Default: ${DEFAULT-VALUE}")
     String device;
 
-    @Option(names = "--load-format", defaultValue = "auto", description = "auto, safetensors or dummy (random weights).")
+    @Option(names = "--load-format", defaultValue = "auto", description = "auto, safetensors or dummy. Default: ${DEFAULT-VALUE}")
     String loadFormat;
 
-    @Option(names = "--threads", defaultValue = "0", description = "CPU backend threads (0 = all cores).")
+    @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0: all cores). Default: ${DEFAULT-VALUE}")
     int threads;
 
-    @Option(names = "--max-model-len", description = "Context length (prompt + output). Default: the model's max_position_embeddings.")
+    @Option(names = "--max-model-len", description = "Prompt plus output tokens per sequence. Default: the config's max_position_embeddings.")
     Integer maxModelLen;
+
+    @Option(names = "--max-num-seqs", defaultValue = "256", description = "Sequences in one batch. Default: ${DEFAULT-VALUE}")
+    int maxNumSeqs;
+
+    @Option(names = "--max-num-batched-tokens", description = "Token budget of one step. Default: max(2048, max-model-len).")
+    Integer maxNumBatchedTokens;
 
     @Option(names = "--block-size", defaultValue = "16", description = "Tokens per KV cache block. Default: ${DEFAULT-VALUE}")
     int blockSize;
 
-    @Option(names = "--max-num-seqs", defaultValue = "256", description = "Most sequences in one step. Default: ${DEFAULT-VALUE}")
-    int maxNumSeqs;
-
-    @Option(names = "--max-num-batched-tokens", defaultValue = "2048", description = "Token budget of one step. Default: ${DEFAULT-VALUE}")
-    int maxNumBatchedTokens;
-
     @Option(names = "--enable-prefix-caching", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Reuse KV blocks of shared prompt prefixes. Default: on.")
+            description = "Reuse the KV blocks of shared prompt prefixes (--no-enable-prefix-caching turns it off). Default: on.")
     boolean enablePrefixCaching;
 
-    @Option(names = "--kv-cache-memory", defaultValue = "1GiB",
-            description = "KV cache budget on the CPU backend (e.g. 512MiB, 4GiB). Default: ${DEFAULT-VALUE}")
-    String kvCacheMemory;
-
     @Option(names = "--gpu-memory-utilization", defaultValue = "0.9",
-            description = "Fraction of GPU memory JLight may use (cuda). Default: ${DEFAULT-VALUE}")
+            description = "Fraction of the GPU's memory JLight may use (cuda). Default: ${DEFAULT-VALUE}")
     double gpuMemoryUtilization;
 
-    /** The model folder: the flag, else the demo model under the JLight home (the launcher sets jlight.home). */
-    public Path modelPath() {
-        if (model != null) {
-            return model;
+    @Option(names = "--kv-cache-memory", description = "KV cache size, e.g. 2GiB. Default: cpu min(4GiB, RAM/4, what "
+            + "max-num-seqs full sequences need); cuda what the GPU has left after the weights, less 1GiB.")
+    String kvCacheMemory;
+
+    @Option(names = "--tensor-parallel-size", defaultValue = "1", description = "Only 1 is supported.")
+    int tensorParallelSize;
+
+    @Option(names = "--dtype", defaultValue = "auto",
+            description = "auto (the weights' dtype); another dtype is accepted only if it is the weights' one.")
+    String dtype;
+
+    @Option(names = "--quantization", description = "No quantization method is supported yet.")
+    String quantization;
+
+    @Option(names = "--chat-template", description = "A chat template file, or the template itself. Default: the model's.")
+    String chatTemplate;
+
+    @Option(names = "--generation-config", defaultValue = "auto",
+            description = "auto: sampling defaults from generation_config.json; vllm: vLLM's defaults. Default: ${DEFAULT-VALUE}")
+    String generationConfig;
+
+    /** The runtime's options; {@code seed} seeds requests that bring none. */
+    public ServerRuntime.Options runtimeOptions(long seed) {
+        Long kv = kvCacheMemory == null ? null : ByteSize.parse("--kv-cache-memory", kvCacheMemory);
+        if (!generationConfig.equals("auto") && !generationConfig.equals("vllm")) {
+            throw new JLightException("--generation-config '" + generationConfig + "' is not one of auto, vllm");
         }
-        String home = System.getProperty("jlight.home");
-        Path base = home != null ? Path.of(home) : Path.of("");
-        Path demo = base.resolve(DEMO_MODEL);
-        return Files.isDirectory(demo) ? demo : Path.of(DEMO_MODEL);
+        return new ServerRuntime.Options(model, ModelFolder.LoadFormat.parse(loadFormat),
+                ServerRuntime.Device.parse(device), threads, maxModelLen, maxNumSeqs, maxNumBatchedTokens, blockSize,
+                enablePrefixCaching, gpuMemoryUtilization, kv, dtype, quantization, tensorParallelSize, chatTemplate,
+                generationConfig, seed);
     }
 
-    public int threadsOrAll() {
-        return threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+    /** Loads the model with a progress bar on stderr (shown for large weights). */
+    public ServerRuntime load() {
+        return ServerRuntime.load(runtimeOptions(0), progressBar());
     }
 
-    /** Parses sizes like 512MiB, 4GiB, 2GB, 1000000 (bytes). */
-    public static long parseBytes(String s, String flag) {
-        String t = s.trim().toUpperCase(java.util.Locale.ROOT);
-        long mult = 1;
-        String[][] units = {{"GIB", "1073741824"}, {"MIB", "1048576"}, {"KIB", "1024"}, {"GB", "1000000000"},
-                {"MB", "1000000"}, {"KB", "1000"}, {"G", "1073741824"}, {"M", "1048576"}, {"K", "1024"}, {"B", "1"}};
-        for (String[] u : units) {
-            if (t.endsWith(u[0])) {
-                mult = Long.parseLong(u[1]);
-                t = t.substring(0, t.length() - u[0].length()).trim();
-                break;
-            }
-        }
+    ProgressBar progressBar() {
+        long total = 0;
         try {
-            double v = Double.parseDouble(t);
-            if (!(v > 0)) {
-                throw new NumberFormatException();
-            }
-            return (long) (v * mult);
-        } catch (NumberFormatException e) {
-            throw new dev.jlight.core.JLightException(flag + " '" + s + "' is not a size such as 512MiB or 4GiB");
+            Path folder = ServerRuntime.resolveModel(model);
+            total = ModelFolder.weightBytes(folder, ModelConfig.load(folder), ModelFolder.LoadFormat.parse(loadFormat));
+        } catch (JLightException e) {
+            // the load itself reports what is wrong; the bar just stays silent
         }
+        return new ProgressBar(System.err, "loading " + model.getFileName(), total);
     }
 }

@@ -1,12 +1,10 @@
 package dev.jlight.server.cli;
 
 import dev.jlight.core.JLightException;
-import dev.jlight.core.model.ModelFolder;
 import dev.jlight.server.ByteSize;
 import dev.jlight.server.OpenAiServer;
 import dev.jlight.server.ServerOptions;
 import dev.jlight.server.ServerRuntime;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -14,17 +12,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code jlight serve}: the OpenAI-compatible server, with vLLM's flag names. */
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Serve a model over an OpenAI-compatible HTTP API (vLLM's `vllm serve`).")
 public final class ServeCommand implements Callable<Integer> {
-    static final String DEFAULT_MODEL = "models/jlight-demo";
-
-    @Option(names = "--model", defaultValue = DEFAULT_MODEL,
-            description = "Hugging Face model folder (config.json, *.safetensors, tokenizer.json). Default: ${DEFAULT-VALUE}")
-    Path model;
+    @Mixin
+    ModelOptions engine = new ModelOptions();
 
     @Option(names = "--host", defaultValue = "0.0.0.0", description = "Address to listen on. Default: ${DEFAULT-VALUE}")
     String host;
@@ -36,59 +32,9 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Names the model answers to (the first is reported). Default: the --model argument.")
     List<String> servedModelName;
 
-    @Option(names = "--max-model-len", description = "Prompt plus output tokens per sequence. Default: the config's max_position_embeddings.")
-    Integer maxModelLen;
-
-    @Option(names = "--max-num-seqs", defaultValue = "256", description = "Sequences in one batch. Default: ${DEFAULT-VALUE}")
-    int maxNumSeqs;
-
-    @Option(names = "--max-num-batched-tokens", description = "Token budget of one step. Default: max(2048, max-model-len).")
-    Integer maxNumBatchedTokens;
-
-    @Option(names = "--block-size", defaultValue = "16", description = "Tokens per KV cache block. Default: ${DEFAULT-VALUE}")
-    int blockSize;
-
-    @Option(names = "--enable-prefix-caching", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Reuse the KV blocks of shared prompt prefixes (--no-enable-prefix-caching turns it off). Default: on.")
-    boolean enablePrefixCaching;
-
-    @Option(names = "--gpu-memory-utilization", defaultValue = "0.9",
-            description = "Fraction of the GPU's memory JLight may use (cuda). Default: ${DEFAULT-VALUE}")
-    double gpuMemoryUtilization;
-
-    @Option(names = "--kv-cache-memory", description = "KV cache size, e.g. 2GiB. Default: cpu min(4GiB, RAM/4, what "
-            + "max-num-seqs full sequences need); cuda what the GPU has left after the weights, less 1GiB.")
-    String kvCacheMemory;
-
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda. Default: ${DEFAULT-VALUE}")
-    String device;
-
-    @Option(names = "--tensor-parallel-size", defaultValue = "1", description = "Only 1 is supported.")
-    int tensorParallelSize;
-
-    @Option(names = "--dtype", defaultValue = "auto",
-            description = "auto (the weights' dtype); another dtype is accepted only if it is the weights' one.")
-    String dtype;
-
-    @Option(names = "--quantization", description = "No quantization method is supported yet.")
-    String quantization;
-
-    @Option(names = "--chat-template", description = "A chat template file, or the template itself. Default: the model's.")
-    String chatTemplate;
-
-    @Option(names = "--generation-config", defaultValue = "auto",
-            description = "auto: sampling defaults from generation_config.json; vllm: vLLM's defaults. Default: ${DEFAULT-VALUE}")
-    String generationConfig;
-
     @Option(names = "--api-key", description = "Require 'Authorization: Bearer <key>' (all routes but /health). "
             + "Default: the JLIGHT_API_KEY environment variable, else none.")
     String apiKey;
-
-    @Option(names = "--load-format", defaultValue = "auto", description = "auto, safetensors or dummy. Default: ${DEFAULT-VALUE}")
-    String loadFormat;
-
-    @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0: all cores). Default: ${DEFAULT-VALUE}")
-    int threads;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of requests that bring none. Default: ${DEFAULT-VALUE}")
     long seed;
@@ -126,20 +72,13 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     public ServerRuntime.Options runtimeOptions() {
-        Long kv = kvCacheMemory == null ? null : ByteSize.parse("--kv-cache-memory", kvCacheMemory);
-        if (!generationConfig.equals("auto") && !generationConfig.equals("vllm")) {
-            throw new JLightException("--generation-config '" + generationConfig + "' is not one of auto, vllm");
-        }
-        return new ServerRuntime.Options(model, ModelFolder.LoadFormat.parse(loadFormat),
-                ServerRuntime.Device.parse(device), threads, maxModelLen, maxNumSeqs, maxNumBatchedTokens, blockSize,
-                enablePrefixCaching, gpuMemoryUtilization, kv, dtype, quantization, tensorParallelSize, chatTemplate,
-                generationConfig, seed);
+        return engine.runtimeOptions(seed);
     }
 
     public ServerOptions serverOptions() {
         String key = apiKey != null ? apiKey : System.getenv("JLIGHT_API_KEY");
         List<String> names = servedModelName != null && !servedModelName.isEmpty() ? servedModelName
-                : List.of(model.toString());
+                : List.of(engine.model.toString());
         if (!(shutdownTimeout >= 0)) {
             throw new JLightException("--shutdown-timeout must be >= 0, got " + shutdownTimeout);
         }
@@ -154,8 +93,7 @@ public final class ServeCommand implements Callable<Integer> {
         ServerRuntime.Options ro = runtimeOptions();
         long t0 = System.nanoTime();
         LOG.info("loading {} on {}", ro.model(), ro.device().name().toLowerCase(java.util.Locale.ROOT));
-        ServerRuntime runtime = ServerRuntime.load(ro, new ProgressBar(System.err, "loading " + ro.model().getFileName(),
-                0));
+        ServerRuntime runtime = ServerRuntime.load(ro, engine.progressBar());
         try {
             LOG.info("{}", runtime.summary());
             OpenAiServer server = OpenAiServer.start(runtime, so);

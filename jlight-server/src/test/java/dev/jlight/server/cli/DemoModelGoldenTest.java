@@ -9,6 +9,7 @@ import dev.jlight.core.engine.EngineRequest;
 import dev.jlight.core.engine.RequestOutput;
 import dev.jlight.core.engine.SamplingParams;
 import dev.jlight.core.testing.RepoPaths;
+import dev.jlight.server.ServerRuntime;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,14 +25,14 @@ import picocli.CommandLine;
  * (testdata/golden/demo/demo_golden.json, written by scripts/train_demo_model.py on the device).
  */
 class DemoModelGoldenTest {
-    private static LocalEngine local;
+    private static ServerRuntime local;
 
     @BeforeAll
     static void load() {
         ModelOptions o = new ModelOptions();
         new CommandLine(o).parseArgs("--model", RepoPaths.root().resolve(ModelOptions.DEMO_MODEL).toString(),
                 "--max-model-len", "128", "--kv-cache-memory", "32MiB", "--threads", "2");
-        local = LocalEngine.open(o, null, System.err);
+        local = o.load();
     }
 
     @AfterAll

@@ -78,6 +78,9 @@ ENV
 fi
 git check-ignore -q .device || { echo "pack_gpu_run: .device is not git-ignored: the device tool cannot carry it" >&2; exit 1; }
 echo "$commit" > .device/commit.txt
+# the test classes, so that device_gpu_tests.sh also runs classes added after it was written
+(cd jlight-cuda/target/test-classes && find dev/jlight/cuda -maxdepth 1 -name '*Test.class' \
+  | sed 's|.*/||; s|\.class$||' | sort) > .device/test-classes.txt
 echo "pack_gpu_run: commit $commit; $(ls "$out/lib" | wc -l) jars in .device/gpu-run/lib:"
 ls -l "$out/lib" | awk 'NR>1 {printf "  %9d  %s\n", $5, $9}'
 size=$(du -sm .device | cut -f1)

@@ -90,6 +90,10 @@ public final class LlamaDecodeBench {
             model.close();
             weights.close();
             System.out.println(gpu.arena().summary());
+        } catch (RuntimeException | Error e) {
+            mdLines.add("");
+            mdLines.add("**LlamaDecodeBench failed** (" + command + "): `" + String.valueOf(e).replace('\n', ' ') + "`");
+            throw e;
         } finally {
             flush();
             System.out.println();

@@ -7,5 +7,5 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 out=$here/../../../target/kernel-emu
 mkdir -p "$out"
 cuda=${CUDA_HOME:-/usr/local/cuda}
-g++ -std=c++20 -O1 -Wall -Wno-unused-function -I"$cuda/include" -o "$out/kernel_emu" "$here/kernel_emu.cpp" -pthread
+g++ -std=c++20 -O1 -Wall -Wno-unused-function -Wno-unknown-pragmas -I"$cuda/include" -o "$out/kernel_emu" "$here/kernel_emu.cpp" -pthread
 "$out/kernel_emu"

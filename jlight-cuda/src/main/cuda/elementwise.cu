@@ -92,3 +92,23 @@ extern "C" __global__ void compact_rows(char* out, const char* in, int rows, lon
         }
     }
 }
+
+// Reads n 16-byte words once (the memory-read floor of benchmarks: all weights read in one
+// pass, as a decode step must). The XOR of everything is written to sink only if it equals a
+// constant no real data is expected to give, so the loads are kept but nothing is written.
+// Grid-stride, four independent loads per iteration; streaming loads (evict first).
+extern "C" __global__ void read_floor(const uint4* p, long long n, unsigned int* sink) {
+    const long long stride = (long long) gridDim.x * blockDim.x;
+    long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x;
+    unsigned int acc = 0;
+    for (; i + 3 * stride < n; i += 4 * stride) {
+        uint4 a = __ldcs(p + i), b = __ldcs(p + i + stride), c = __ldcs(p + i + 2 * stride),
+              d = __ldcs(p + i + 3 * stride);
+        acc ^= a.x ^ a.y ^ a.z ^ a.w ^ b.x ^ b.y ^ b.z ^ b.w ^ c.x ^ c.y ^ c.z ^ c.w ^ d.x ^ d.y ^ d.z ^ d.w;
+    }
+    for (; i < n; i += stride) {
+        uint4 a = __ldcs(p + i);
+        acc ^= a.x ^ a.y ^ a.z ^ a.w;
+    }
+    if (acc == 0x9e3779b9u && sink != nullptr) *sink = acc;
+}

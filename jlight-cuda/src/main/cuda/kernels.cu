@@ -5,3 +5,5 @@
 #include "norm.cu"
 #include "rope.cu"
 #include "attention.cu"
+#include "attention_split.cu"
+#include "gemv.cu"

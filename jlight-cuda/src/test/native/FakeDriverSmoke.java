@@ -43,6 +43,24 @@ public class FakeDriverSmoke { public static void main(String[] a) throws Except
         }
       }
     }
+    // decode steps through the CUDA graph runner: warm-up, capture, replays (launches not run)
+    try (Model m = ModelLoader.load(config, new DummyWeights(DType.BF16, 1), gpu, LoadProgress.NONE)) {
+      StaticBatch b = new StaticBatch(3, 64, 16);
+      try (KvCache kv = gpu.allocateKvCache(m.kvCacheSpec(b.blocksNeeded(), 16));
+           CudaGraphRunner runner = new CudaGraphRunner(m, kv, 64)) {
+        int[][] toks = {{1,2,3,4,5}, {6}, {7,8}};
+        for (int s = 0; s < 8; s++) {
+          float[] l = runner.forward(b.next(toks), kv);
+          if (l.length != 3 * config.vocabSize()) throw new AssertionError("runner logits " + l.length);
+          toks = new int[][]{{1},{2},{3}};
+        }
+        var st = runner.stats();
+        System.out.println("graph runner: " + st);
+        if (st.warmups() != 1 || st.captures() != 1 || st.replays() != 5 || st.fallbacks() != 0) throw new AssertionError(st.toString());
+      }
+    }
+    gpu.setGemvMode(CudaBackend.GemvMode.AUTO);
+    System.out.println("gemv decisions: " + gpu.gemvDecisions());
     double[] ms = gpu.timeMs(() -> gpu.scale(t, 2f), 2, 5);
     System.out.println("timeMs " + java.util.Arrays.toString(ms));
       System.out.println(gpu.arena().summary());

@@ -6,6 +6,7 @@
 #include <stdint.h>
 typedef int CUresult;
 static int launches = 0;
+static int capturing = 0, captured = 0;
 static int verbose = -1;
 static int v(void) { if (verbose < 0) verbose = getenv("FAKE_CUDA_VERBOSE") != NULL; return verbose; }
 CUresult cuInit(unsigned f) { return 0; }
@@ -43,19 +44,33 @@ CUresult cuModuleGetFunction(void** f, void* m, const char* name) { *f = strdup(
 CUresult cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
                         unsigned smem, void* st, void** params, void** extra) {
     launches++;
+    if (capturing) captured++;
     if (gx == 0 || gy == 0 || bx == 0 || bx > 1024 || gy > 65535 || smem > 48 * 1024) return 1; // INVALID_VALUE
     if (v()) fprintf(stderr, "fake: launch %s<<<(%u,%u),%u,%u>>> p0=%#lx p1=%#lx\n", (char*) f, gx, gy, bx, smem,
                      *(unsigned long*) params[0], *(unsigned long*) params[1]);
     return 0;
 }
 CUresult cuStreamCreate(void** s, unsigned f) { *s = (void*) 0x3000; return 0; }
-CUresult cuStreamSynchronize(void* s) { return 0; }
+CUresult cuStreamSynchronize(void* s) { return capturing ? 901 : 0; }
 CUresult cuStreamDestroy_v2(void* s) { return 0; }
 CUresult cuEventCreate(void** e, unsigned f) { *e = malloc(8); return 0; }
 CUresult cuEventRecord(void* e, void* s) { return 0; }
 CUresult cuEventSynchronize(void* e) { return 0; }
 CUresult cuEventElapsedTime_v2(float* ms, void* a, void* b) { *ms = 0.5f; return 0; }
 CUresult cuEventDestroy_v2(void* e) { free(e); return 0; }
+CUresult cuEventQuery(void* e) { return 0; }
+// graphs: capture only counts the launches; a replay "runs" nothing (kernels never run here)
+CUresult cuStreamBeginCapture_v2(void* s, int mode) { if (capturing) return 900; capturing = 1; captured = 0; return 0; }
+CUresult cuStreamEndCapture(void* s, void** g) {
+    if (!capturing) return 900;
+    capturing = 0; int* n = malloc(sizeof(int)); *n = captured; *g = n;
+    if (v()) fprintf(stderr, "fake: captured %d launches\n", captured);
+    return 0;
+}
+CUresult cuGraphInstantiateWithFlags(void** e, void* g, unsigned long long f) { *e = g; return 0; }
+CUresult cuGraphLaunch(void* e, void* s) { if (v()) fprintf(stderr, "fake: graph launch (%d)\n", *(int*) e); return 0; }
+CUresult cuGraphExecDestroy(void* e) { return 0; }
+CUresult cuGraphDestroy(void* g) { free(g); return 0; }
 CUresult cuGetErrorName(CUresult r, const char** s) { *s = r == 2 ? "CUDA_ERROR_OUT_OF_MEMORY" : "CUDA_ERROR_FAKE"; return 0; }
 CUresult cuGetErrorString(CUresult r, const char** s) { *s = "fake"; return 0; }
 // cuBLASLt

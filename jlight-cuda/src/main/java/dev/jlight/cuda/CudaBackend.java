@@ -11,7 +11,10 @@ import dev.jlight.core.weights.DType;
 import dev.jlight.core.weights.WeightTensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -63,6 +66,21 @@ public final class CudaBackend implements Backend {
     public record Availability(boolean available, String reason, String device) {
     }
 
+    /**
+     * The attention kernel: {@code SPLIT} (split-KV, GQA groups of 1..8 together, several rows in
+     * flight per warp; splits the context when the grid would be small), {@code GROUPED} (the
+     * query heads of a KV head together, GQA 2/4/8), {@code SIMPLE} (one block per query head).
+     * {@code AUTO} is SPLIT where it applies. -Djlight.cuda.attention=auto|split|grouped|simple.
+     */
+    public enum AttentionKernel { AUTO, SPLIT, GROUPED, SIMPLE }
+
+    /**
+     * Matmuls of at most 8 tokens: {@code ON} always the GEMV kernel (where shapes and alignment
+     * allow), {@code OFF} always cuBLASLt, {@code AUTO} whichever of the two is faster for the
+     * shape, timed once at first use (L2 flushed between runs). -Djlight.cuda.gemv=auto|on|off.
+     */
+    public enum GemvMode { AUTO, ON, OFF }
+
     static final long CUBLAS_WORKSPACE_BYTES = 32L << 20;
     static final long STAGING_BYTES = 64L << 20;
     /** Left free for what the driver and cuBLASLt allocate after the arena (module data, handles). */
@@ -91,7 +109,25 @@ public final class CudaBackend implements Backend {
     private final Map<RopeSpec, CudaTensor> invFreqs = new HashMap<>();
     private StepMeta stepMeta;
     private boolean closed;
-    private boolean groupedAttention = !"simple".equals(System.getProperty("jlight.cuda.attention"));
+    private AttentionKernel attentionKernel = parse(AttentionKernel.class, "jlight.cuda.attention", AttentionKernel.AUTO);
+    private GemvMode gemvMode = parse(GemvMode.class, "jlight.cuda.gemv", GemvMode.AUTO);
+    /** GEMV or cuBLASLt per (T, N, K, output dtype), decided by timing both (GemvMode.AUTO). */
+    private final Map<String, Boolean> gemvChoice = new HashMap<>();
+    private final List<String> gemvTimings = new ArrayList<>();
+    /** Split-KV attention partials; replaced by a larger one when needed. */
+    private CudaTensor splitPartials;
+    /**
+     * Blocks replaced by larger ones while graphs may still name them: kept (not returned to
+     * the arena) so that no graph can ever write into memory given to something else.
+     */
+    private final List<CudaTensor> retired = new ArrayList<>();
+    // ---- graph capture / replay state (see CudaGraphRunner) ----
+    private enum GraphMode { EAGER, CAPTURE, REPLAY }
+    private GraphMode graphMode = GraphMode.EAGER;
+    private CudaGraph graph;
+    private boolean capturing;
+    private int replayed;
+    private final List<CudaGraph> liveGraphs = new ArrayList<>();
 
     /** The default backend: GPU 0, 90% of its memory. */
     public CudaBackend() {
@@ -246,7 +282,7 @@ public final class CudaBackend implements Backend {
             long len = Math.min(chunk, n - off);
             copyToDevice(scratch.ptr(), data.asSlice(off * src.bytes(), len * src.bytes()), len * src.bytes());
             int grid = (int) Math.min((len + 255) / 256, 1 << 16);
-            kernels.launch(kernel, grid, 1, 256, 0, () -> "weight " + what, dst + off * 2, scratch.ptr(), len);
+            launch(kernel, grid, 1, 256, 0, () -> "weight " + what, dst + off * 2, scratch.ptr(), len);
         }
         scratch.storage().release(); // stream order keeps later users of the block behind the kernels
     }
@@ -272,6 +308,7 @@ public final class CudaBackend implements Backend {
             rows += p.rows();
             names.append(names.isEmpty() ? "" : "+").append(c.storage().what);
         }
+        requireEager("concatRows");
         CudaTensor out = newTensor(parts[0].dtype(), new long[] {rows, cols}, DeviceArena.Purpose.WEIGHTS,
                 names.toString());
         long off = 0;
@@ -375,6 +412,7 @@ public final class CudaBackend implements Backend {
     @Override
     public void download(Tensor src, MemorySegment dst) {
         enter();
+        graphFinish(); // a download ends a captured or replayed step: its work must run first
         CudaTensor s = cuda(src, "download");
         long bytes = s.denseBytes();
         if (dst.byteSize() < bytes) {
@@ -391,7 +429,7 @@ public final class CudaBackend implements Backend {
         CudaTensor dense = newTensor(s.dtype(), new long[] {s.rows(), s.cols()}, DeviceArena.Purpose.WORKSPACE,
                 "download of a strided view");
         long rowBytes = s.cols() * s.dtype().bytes();
-        kernels.launch("compact_rows", gridX(rowBytes, s.rows()), gridY(s.rows()), 256, 0,
+        launch("compact_rows", gridX(rowBytes, s.rows()), gridY(s.rows()), 256, 0,
                 () -> "download(" + s + ")", dense.ptr(), s.ptr(), (int) s.rows(), rowBytes,
                 s.rowStride() * s.dtype().bytes());
         copyToHost(dst, dense.ptr(), bytes);
@@ -400,6 +438,13 @@ public final class CudaBackend implements Backend {
 
     /** Host → device through the pinned staging buffer, asynchronously on the stream. */
     private void copyToDevice(long dst, MemorySegment src, long bytes) {
+        if (graphMode == GraphMode.CAPTURE && capturing) {
+            throw new JLightException("upload of " + bytes + " bytes while capturing a CUDA graph: a captured step's"
+                    + " inputs must be uploaded before its first op");
+        }
+        if (graphMode == GraphMode.REPLAY && replayed > 0) {
+            flushReplay("an upload after the step's first op");
+        }
         for (long off = 0; off < bytes; off += STAGING_BYTES) {
             long len = Math.min(STAGING_BYTES, bytes - off);
             MemorySegment st = stagingTake(len);
@@ -408,8 +453,18 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /** Downloads of at least this size are pipelined through the staging buffer's slots. */
+    private static final long PIPELINE_MIN = 4L << 20;
+    private static final long PIPELINE_CHUNK = 8L << 20;
+    private static final long PARALLEL_PIECE = 1L << 20;
+    private MemorySegment[] chunkEvents;
+
     /** Device → host through the staging buffer; waits for the stream. */
     private void copyToHost(MemorySegment dst, long src, long bytes) {
+        if (bytes >= PIPELINE_MIN) {
+            copyToHostPipelined(dst, src, bytes);
+            return;
+        }
         for (long off = 0; off < bytes; off += STAGING_BYTES) {
             long len = Math.min(STAGING_BYTES, bytes - off);
             MemorySegment st = stagingTake(len);
@@ -417,6 +472,55 @@ public final class CudaBackend implements Backend {
             syncStream();
             MemorySegment.copy(st, 0, dst, off, len);
         }
+    }
+
+    /**
+     * A large download (logits of a big batch): the staging buffer as slots of 8 MiB, each slot's
+     * device-to-host copy followed by an event, so the host copies a finished slot out (in 1 MiB
+     * pieces on the common pool) while later slots are still in flight. Copies queued earlier
+     * that read staging memory (uploads) run before these writes to it: one stream.
+     */
+    private void copyToHostPipelined(MemorySegment dst, long src, long bytes) {
+        int slots = (int) (STAGING_BYTES / PIPELINE_CHUNK);
+        if (chunkEvents == null) {
+            chunkEvents = new MemorySegment[slots];
+            for (int i = 0; i < slots; i++) {
+                chunkEvents[i] = driver.eventCreate();
+            }
+        }
+        int chunks = (int) ((bytes + PIPELINE_CHUNK - 1) / PIPELINE_CHUNK);
+        for (int i = 0; i < chunks + slots; i++) {
+            int done = i - slots; // the chunk whose slot chunk i reuses
+            if (done >= 0 && done < chunks) {
+                drainChunk(dst, done, bytes, slots);
+            }
+            if (i < chunks) {
+                int slot = i % slots;
+                long off = (long) i * PIPELINE_CHUNK;
+                long len = Math.min(PIPELINE_CHUNK, bytes - off);
+                driver.memcpyDtoHAsync(staging.asSlice(slot * PIPELINE_CHUNK, len), src + off, len, stream);
+                driver.eventRecord(chunkEvents[slot], stream);
+            }
+        }
+        syncStream();
+    }
+
+    private void drainChunk(MemorySegment dst, int chunk, long bytes, int slots) {
+        int slot = chunk % slots;
+        int r = driver.eventSynchronizeRaw(chunkEvents[slot]);
+        if (r != 0) {
+            throw new CudaException("download (recent kernels: " + kernels.recentLaunches() + ")", r,
+                    driver.errorName(r), driver.errorString(r));
+        }
+        long off = (long) chunk * PIPELINE_CHUNK;
+        long len = Math.min(PIPELINE_CHUNK, bytes - off);
+        MemorySegment st = staging.asSlice(slot * PIPELINE_CHUNK, len);
+        int pieces = (int) ((len + PARALLEL_PIECE - 1) / PARALLEL_PIECE);
+        java.util.stream.IntStream.range(0, pieces).parallel().forEach(p -> {
+            long o = p * PARALLEL_PIECE;
+            long l = Math.min(PARALLEL_PIECE, len - o);
+            MemorySegment.copy(st, o, dst, off + o, l);
+        });
     }
 
     /** A slice of the pinned buffer not read by any queued copy (waits for the stream when full). */
@@ -481,7 +585,7 @@ public final class CudaBackend implements Backend {
         }
         long idxStride = i.rank() == 1 ? 1 : i.rowStride();
         String kernel = o.dtype() == DType.BF16 ? "gather_rows_bf16" : "gather_rows_f32";
-        kernels.launch(kernel, (int) Math.min(n, 1 << 20), 1, 256, 0,
+        launch(kernel, (int) Math.min(n, 1 << 20), 1, 256, 0,
                 () -> op + "(R=" + n + ",H=" + o.cols() + ",V=" + s.rows() + ")", o.ptr(), s.ptr(), i.ptr(), (int) n,
                 (int) o.cols(), (int) s.rows(), o.rowStride(), s.rowStride(), idxStride);
     }
@@ -497,7 +601,7 @@ public final class CudaBackend implements Backend {
         if (rows == 0) {
             return;
         }
-        kernels.launch("rms_norm_bf16", (int) Math.min(rows, 1 << 20), 1, normThreads(cols), 0,
+        launch("rms_norm_bf16", (int) Math.min(rows, 1 << 20), 1, normThreads(cols), 0,
                 () -> "rmsNorm(T=" + rows + ",H=" + cols + ")", o.ptr(), xx.ptr(), w.ptr(), (int) rows, (int) cols,
                 o.rowStride(), xx.rowStride(), eps);
     }
@@ -514,7 +618,7 @@ public final class CudaBackend implements Backend {
         if (rows == 0) {
             return;
         }
-        kernels.launch("add_rms_norm_bf16", (int) Math.min(rows, 1 << 20), 1, normThreads(cols), 0,
+        launch("add_rms_norm_bf16", (int) Math.min(rows, 1 << 20), 1, normThreads(cols), 0,
                 () -> "addRmsNorm(T=" + rows + ",H=" + cols + ")", o.ptr(), r.ptr(), xx.ptr(), w.ptr(), (int) rows,
                 (int) cols, o.rowStride(), r.rowStride(), xx.rowStride(), eps);
     }
@@ -539,8 +643,125 @@ public final class CudaBackend implements Backend {
         }
         int outType = o.dtype() == DType.F32 ? CublasLt.CUDA_R_32F : CublasLt.CUDA_R_16BF;
         String what = "matmul(T=" + t + ",N=" + n + ",K=" + k + ",out=" + o.dtype() + ")";
-        matmul.run(o.ptr(), outType, o.rowStride(), xx.ptr(), xx.rowStride(), ww.ptr(), ww.rowStride(), t, n, k, what);
-        kernels.syncAfter(() -> what);
+        Runnable cublas = () -> cublasMatmul(o.ptr(), outType, o.rowStride(), xx.ptr(), xx.rowStride(), ww.ptr(),
+                ww.rowStride(), t, n, k, what);
+        if (gemvApplies(o, xx, ww)) {
+            Runnable gemv = () -> launch("gemv_t" + t + (o.dtype() == DType.F32 ? "_f32" : "_bf16"),
+                    (int) ((n + GEMV_ROWS_PER_BLOCK - 1) / GEMV_ROWS_PER_BLOCK), 1, GEMV_THREADS, 0, () -> what,
+                    o.ptr(), xx.ptr(), ww.ptr(), (int) n, (int) k, o.rowStride(), xx.rowStride(), ww.rowStride());
+            if (useGemv(t, n, k, o.dtype(), cublas, gemv)) {
+                gemv.run();
+                return;
+            }
+        }
+        cublas.run();
+    }
+
+    /** The GEMV kernel: 8 warps of 2 rows each per block (gemv.cu). */
+    private static final int GEMV_THREADS = 256;
+    private static final int GEMV_ROWS_PER_BLOCK = 16;
+
+    /** T <= 8, K a multiple of 8, 16-byte aligned rows of x and w (gemv.cu's vector loads). */
+    private boolean gemvApplies(CudaTensor o, CudaTensor x, CudaTensor w) {
+        long t = x.rows(), k = x.cols();
+        return gemvMode != GemvMode.OFF && t >= 1 && t <= 8 && k % 8 == 0 && k <= Integer.MAX_VALUE
+                && w.rows() <= Integer.MAX_VALUE && x.ptr() % 16 == 0 && (t == 1 || x.rowStride() % 8 == 0)
+                && w.ptr() % 16 == 0 && w.rowStride() % 8 == 0;
+    }
+
+    /**
+     * Whether this shape runs on the GEMV kernel: always with GemvMode.ON; with AUTO, the faster
+     * of GEMV and cuBLASLt as timed at the shape's first eager use (a captured step that meets a
+     * new shape takes the GEMV without timing, and does not remember it).
+     */
+    private boolean useGemv(long t, long n, long k, DType out, Runnable cublas, Runnable gemv) {
+        if (gemvMode == GemvMode.ON) {
+            return true;
+        }
+        String key = t + "x" + n + "x" + k + ":" + out;
+        Boolean choice = gemvChoice.get(key);
+        if (choice != null) {
+            return choice;
+        }
+        if (graphMode != GraphMode.EAGER) {
+            return true;
+        }
+        double[] ms = timeAgainstEachOther(cublas, gemv);
+        boolean g = ms[1] < ms[0];
+        gemvChoice.put(key, g);
+        gemvTimings.add(String.format(Locale.ROOT, "T=%d N=%d K=%d out=%s: cuBLASLt %.1f us, GEMV %.1f us -> %s",
+                t, n, k, out, ms[0] * 1000, ms[1] * 1000, g ? "GEMV" : "cuBLASLt"));
+        return g;
+    }
+
+    private static final int TUNE_RUNS = 5;
+    private static final long L2_FLUSH_BYTES = 128L << 20;
+
+    /**
+     * Median device time (ms) of a and of b, each run TUNE_RUNS times after one untimed run, with
+     * L2 overwritten (a memset of 128 MiB) before every timed run so that weights come from HBM.
+     */
+    private double[] timeAgainstEachOther(Runnable a, Runnable b) {
+        CudaTensor flush = newTensor(DType.BF16, new long[] {L2_FLUSH_BYTES / 2}, DeviceArena.Purpose.WORKSPACE,
+                "L2 flush for GEMV timing");
+        MemorySegment[] ev = new MemorySegment[4 * TUNE_RUNS];
+        try {
+            for (int i = 0; i < ev.length; i++) {
+                ev[i] = driver.eventCreate();
+            }
+            a.run();
+            b.run();
+            for (int i = 0; i < TUNE_RUNS; i++) {
+                for (int which = 0; which < 2; which++) {
+                    driver.memsetD8Async(flush.ptr(), i, L2_FLUSH_BYTES, stream);
+                    driver.eventRecord(ev[4 * i + 2 * which], stream);
+                    (which == 0 ? a : b).run();
+                    driver.eventRecord(ev[4 * i + 2 * which + 1], stream);
+                }
+            }
+            syncStream();
+            double[][] ms = new double[2][TUNE_RUNS];
+            for (int i = 0; i < TUNE_RUNS; i++) {
+                for (int which = 0; which < 2; which++) {
+                    ms[which][i] = driver.eventElapsedMs(ev[4 * i + 2 * which], ev[4 * i + 2 * which + 1]);
+                }
+            }
+            Arrays.sort(ms[0]);
+            Arrays.sort(ms[1]);
+            return new double[] {ms[0][TUNE_RUNS / 2], ms[1][TUNE_RUNS / 2]};
+        } finally {
+            for (MemorySegment e : ev) {
+                if (e != null) {
+                    driver.eventDestroy(e);
+                }
+            }
+            flush.storage().release();
+        }
+    }
+
+    /** What AUTO decided for each GEMV-eligible shape so far, with the timings ("T=1 N=4096 ...: GEMV"). */
+    public List<String> gemvDecisions() {
+        return List.copyOf(gemvTimings);
+    }
+
+    public void setGemvMode(GemvMode mode) {
+        this.gemvMode = mode;
+    }
+
+    public GemvMode gemvMode() {
+        return gemvMode;
+    }
+
+    /** A cuBLASLt matmul, through the graph recorder. */
+    private void cublasMatmul(long out, int outType, long ldo, long x, long ldx, long w, long ldw, long t, long n,
+                              long k, String what) {
+        if (graphMode == GraphMode.EAGER) {
+            matmul.run(out, outType, ldo, x, ldx, w, ldw, t, n, k, what);
+            kernels.syncAfter(() -> what);
+            return;
+        }
+        dispatch(new CudaGraph.Op(CudaGraph.MATMUL, 0, 0, 0, 0,
+                new Object[] {out, outType, ldo, x, ldx, w, ldw, t, n, k}, () -> what));
     }
 
     @Override
@@ -554,7 +775,7 @@ public final class CudaBackend implements Backend {
         if (rows == 0) {
             return;
         }
-        kernels.launch(floatKernel("add_bias", xx), gridX(cols, rows), gridY(rows), 256, 0,
+        launch(floatKernel("add_bias", xx), gridX(cols, rows), gridY(rows), 256, 0,
                 () -> "addBias(T=" + rows + ",N=" + cols + ")", xx.ptr(), b.ptr(), (int) rows, (int) cols,
                 xx.rowStride());
     }
@@ -570,7 +791,7 @@ public final class CudaBackend implements Backend {
         if (rows == 0) {
             return;
         }
-        kernels.launch(floatKernel("add", xx), gridX(cols, rows), gridY(rows), 256, 0,
+        launch(floatKernel("add", xx), gridX(cols, rows), gridY(rows), 256, 0,
                 () -> "add(T=" + rows + ",N=" + cols + ")", xx.ptr(), yy.ptr(), (int) rows, (int) cols,
                 xx.rowStride(), yy.rowStride());
     }
@@ -583,7 +804,7 @@ public final class CudaBackend implements Backend {
         if (rows == 0) {
             return;
         }
-        kernels.launch(floatKernel("scale", xx), gridX(cols, rows), gridY(rows), 256, 0,
+        launch(floatKernel("scale", xx), gridX(cols, rows), gridY(rows), 256, 0,
                 () -> "scale(T=" + rows + ",N=" + cols + ")", xx.ptr(), s, (int) rows, (int) cols, xx.rowStride());
     }
 
@@ -604,7 +825,7 @@ public final class CudaBackend implements Backend {
         }
         CudaTensor inv = invFreq(rope);
         long posStride = pos.rank() == 1 ? 1 : pos.rowStride();
-        kernels.launch("rope_neox_bf16", (int) Math.min(t, 1 << 20), 1, 128, 0,
+        launch("rope_neox_bf16", (int) Math.min(t, 1 << 20), 1, 128, 0,
                 () -> "rope(T=" + t + ",heads=" + numHeads + "/" + numKvHeads + ",D=" + hd + ")", qq.ptr(), kk.ptr(),
                 pos.ptr(), inv.ptr(), (int) t, numHeads, numKvHeads, hd, rope.rotaryDim(), qq.rowStride(),
                 kk.rowStride(), posStride);
@@ -633,7 +854,7 @@ public final class CudaBackend implements Backend {
         if (rows == 0) {
             return;
         }
-        kernels.launch("silu_mul_bf16", gridX(inter, rows), gridY(rows), 256, 0,
+        launch("silu_mul_bf16", gridX(inter, rows), gridY(rows), 256, 0,
                 () -> "siluMul(T=" + rows + ",I=" + inter + ")", o.ptr(), g.ptr(), (int) rows, (int) inter,
                 o.rowStride(), g.rowStride());
     }
@@ -654,7 +875,7 @@ public final class CudaBackend implements Backend {
             return;
         }
         StepMeta m = stepMeta(meta, spec);
-        kernels.launch("write_kv_bf16", (int) Math.min(t, 1 << 20), 1, 256, 0,
+        launch("write_kv_bf16", (int) Math.min(t, 1 << 20), 1, 256, 0,
                 () -> "writeKv(layer=" + layer + ",T=" + t + ",kvDim=" + kvDim + ")", c.kPool(layer), c.vPool(layer),
                 kk.ptr(), vv.ptr(), m.slotMapping(), (int) t, (int) kvDim, kk.rowStride(), vv.rowStride());
     }
@@ -681,31 +902,92 @@ public final class CudaBackend implements Backend {
         }
         StepMeta m = stepMeta(meta, spec);
         int group = numHeads / spec.numKvHeads();
+        int kvHeads = spec.numKvHeads();
         int threads = 32 * ATTN_WARPS;
-        Supplier<String> what = () -> "attention(layer=" + layer + ",T=" + t + ",seqs=" + meta.numSeqs() + ",heads="
-                + numHeads + "/" + spec.numKvHeads() + ",D=" + hd + ",maxSeqLen=" + meta.maxSeqLen() + ")";
-        if (groupedAttention && (group == 2 || group == 4 || group == 8)) {
-            // the query heads of one KV head together: K/V read once per group
-            int smem = ATTN_WARPS * group * (hd + 2) * 4;
-            kernels.launch("paged_attention_g" + group + "_bf16", spec.numKvHeads(), (int) t, threads, smem, what,
-                    o.ptr(), qq.ptr(), c.kPool(layer), c.vPool(layer), m.queryStart(), m.seqLens(), m.blockTables(),
-                    m.tokenSeq(), spec.numKvHeads(), hd, spec.blockSize(), m.maxBlocks(), scale, o.rowStride(),
-                    qq.rowStride());
-            return;
+        AttentionKernel kind = attentionKernel;
+        if (kind == AttentionKernel.AUTO || kind == AttentionKernel.SPLIT) {
+            kind = group <= 8 ? AttentionKernel.SPLIT : AttentionKernel.SIMPLE;
+        } else if (kind == AttentionKernel.GROUPED && group != 2 && group != 4 && group != 8) {
+            kind = AttentionKernel.SIMPLE;
         }
-        int smem = ATTN_WARPS * (hd + 2) * 4;
-        kernels.launch("paged_attention_bf16", numHeads, (int) t, threads, smem, what, o.ptr(), qq.ptr(),
-                c.kPool(layer), c.vPool(layer), m.queryStart(), m.seqLens(), m.blockTables(), m.tokenSeq(), numHeads,
-                spec.numKvHeads(), hd, spec.blockSize(), m.maxBlocks(), scale, o.rowStride(), qq.rowStride());
+        AttentionKernel used = kind;
+        Supplier<String> what = () -> "attention(layer=" + layer + ",T=" + t + ",seqs=" + meta.numSeqs() + ",heads="
+                + numHeads + "/" + kvHeads + ",D=" + hd + ",maxSeqLen=" + meta.maxSeqLen() + "," + used + ")";
+        switch (kind) {
+            case SPLIT -> {
+                // the grid is sized for a context bound: the step's longest sequence, or in a
+                // captured step the graph's bound (lengths themselves are read on the device)
+                int bound = graphMode != GraphMode.EAGER ? Math.max(graph.maxContext, meta.maxSeqLen())
+                        : meta.maxSeqLen();
+                int splitSize = bound;
+                int maxSplits = 1;
+                if ((long) kvHeads * t < 2L * smCount) {
+                    // few blocks: split the context so that the KV reads spread over the GPU
+                    splitSize = Math.max(SPLIT_MIN, (int) roundUp((bound + SPLIT_MAX - 1) / SPLIT_MAX, SPLIT_MIN));
+                    maxSplits = (bound + splitSize - 1) / splitSize;
+                }
+                long part = 0;
+                if (maxSplits > 1) {
+                    part = splitPartials((long) t * numHeads * maxSplits * (hd + 2L) * 4);
+                }
+                int p = hd <= 64 ? 1 : hd <= 128 ? 2 : 4;
+                int smem = ATTN_WARPS * group * (hd + 2) * 4;
+                launch("paged_attention_split_g" + group + "_p" + p + "_bf16", kvHeads * maxSplits, (int) t, threads,
+                        smem, what, o.ptr(), part, qq.ptr(), c.kPool(layer), c.vPool(layer), m.queryStart(), m.seqLens(),
+                        m.blockTables(), m.tokenSeq(), kvHeads, hd, spec.blockSize(), m.maxBlocks(), scale,
+                        o.rowStride(), qq.rowStride(), splitSize, maxSplits, (int) t);
+                if (maxSplits > 1) {
+                    launch("attention_combine_bf16", numHeads, (int) t, 128, 0, what, o.ptr(), part, m.queryStart(),
+                            m.seqLens(), m.tokenSeq(), numHeads, hd, splitSize, maxSplits, (int) t, o.rowStride());
+                }
+            }
+            case GROUPED -> {
+                // the query heads of one KV head together: K/V read once per group
+                int smem = ATTN_WARPS * group * (hd + 2) * 4;
+                launch("paged_attention_g" + group + "_bf16", kvHeads, (int) t, threads, smem, what,
+                        o.ptr(), qq.ptr(), c.kPool(layer), c.vPool(layer), m.queryStart(), m.seqLens(), m.blockTables(),
+                        m.tokenSeq(), kvHeads, hd, spec.blockSize(), m.maxBlocks(), scale, o.rowStride(),
+                        qq.rowStride());
+            }
+            default -> {
+                int smem = ATTN_WARPS * (hd + 2) * 4;
+                launch("paged_attention_bf16", numHeads, (int) t, threads, smem, what, o.ptr(), qq.ptr(),
+                        c.kPool(layer), c.vPool(layer), m.queryStart(), m.seqLens(), m.blockTables(), m.tokenSeq(),
+                        numHeads, kvHeads, hd, spec.blockSize(), m.maxBlocks(), scale, o.rowStride(), qq.rowStride());
+            }
+        }
+    }
+
+    /** Split-KV attention: at least this many positions per split, at most this many splits. */
+    private static final int SPLIT_MIN = 64;
+    private static final int SPLIT_MAX = 128;
+
+    private static long roundUp(long v, long m) {
+        return (v + m - 1) / m * m;
+    }
+
+    /** The split partials buffer, at least {@code bytes} (a larger one replaces it; the old one is retired). */
+    private long splitPartials(long bytes) {
+        if (splitPartials == null || splitPartials.denseBytes() < bytes) {
+            if (splitPartials != null) {
+                retire(splitPartials);
+            }
+            long size = Math.max(bytes, splitPartials == null ? 4L << 20 : 2 * splitPartials.denseBytes());
+            splitPartials = newTensor(DType.F32, new long[] {size / 4}, DeviceArena.Purpose.WORKSPACE,
+                    "split-KV attention partials");
+        }
+        return splitPartials.ptr();
     }
 
     /**
-     * Whether attention uses the grouped kernel (one block per KV head and token) for GQA groups
-     * of 2, 4 and 8, or the one-block-per-query-head kernel everywhere (-Djlight.cuda.attention=simple;
-     * tests check both).
+     * Picks the attention kernel (tests and benchmarks compare them): AUTO is the default.
      */
-    void setGroupedAttention(boolean grouped) {
-        this.groupedAttention = grouped;
+    public void setAttentionKernel(AttentionKernel kind) {
+        this.attentionKernel = kind;
+    }
+
+    public AttentionKernel attentionKernel() {
+        return attentionKernel;
     }
 
     // ---- per-step attention metadata ----------------------------------------------------------
@@ -767,7 +1049,7 @@ public final class CudaBackend implements Backend {
         CudaTensor buf = m != null && m.buffer().numel() >= all.length ? m.buffer() : null;
         if (buf == null) {
             if (m != null) {
-                m.buffer().storage().release();
+                retire(m.buffer());
             }
             buf = newTensor(DType.I32, new long[] {Math.max(all.length * 2L, 1024)}, DeviceArena.Purpose.WORKSPACE,
                     "attention metadata");
@@ -788,7 +1070,44 @@ public final class CudaBackend implements Backend {
         if (!d.isContiguous() || !s.isContiguous() || d.denseBytes() != s.denseBytes()) {
             throw new JLightException("copy: " + s + " to " + d + " needs two contiguous tensors of one size");
         }
+        requireEager("copy");
         driver.memcpyDtoDAsync(d.ptr(), s.ptr(), s.denseBytes(), stream);
+    }
+
+    /**
+     * Queues one read of every byte of the given tensors (their blocks merged into contiguous
+     * ranges, a kernel per range) and returns the bytes read: the memory-read floor of a decode
+     * step when the tensors are the model's weights. Time it with {@link #timeMs}.
+     */
+    public long readAll(List<? extends Tensor> tensors) {
+        enter();
+        requireEager("readAll");
+        long[][] ranges = new long[tensors.size()][];
+        int n = 0;
+        for (Tensor t : tensors) {
+            CudaTensor c = cuda(t, "readAll");
+            long start = c.ptr() & ~15L;
+            long end = (c.ptr() + c.denseBytes() + 15) & ~15L;
+            ranges[n++] = new long[] {start, end};
+        }
+        Arrays.sort(ranges, 0, n, (a, b) -> Long.compare(a[0], b[0]));
+        long bytes = 0;
+        int i = 0;
+        while (i < n) {
+            long start = ranges[i][0], end = ranges[i][1];
+            int j = i + 1;
+            while (j < n && ranges[j][0] <= end + DeviceArena.ALIGN) {
+                end = Math.max(end, ranges[j][1]);
+                j++;
+            }
+            long words = (end - start) / 16;
+            long s0 = start, e0 = end;
+            launch("read_floor", (int) Math.min(4L * smCount, Math.max(1, (words + 511) / 512)), 1, 512, 0,
+                    () -> "readAll(" + Long.toHexString(s0) + ".." + Long.toHexString(e0) + ")", start, words, 0L);
+            bytes += end - start;
+            i = j;
+        }
+        return bytes;
     }
 
     /**
@@ -824,11 +1143,311 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    // ---- launches and CUDA graphs -------------------------------------------------------------
+
+    /**
+     * Every kernel launch of the backend goes through here: queued on the stream directly, or,
+     * during a graph step, recorded (capture) or checked against the recording (replay).
+     */
+    private void launch(String name, int gx, int gy, int bx, int smem, Supplier<String> what, Object... args) {
+        if (graphMode == GraphMode.EAGER) {
+            kernels.launch(name, gx, gy, bx, smem, what, args);
+            return;
+        }
+        dispatch(new CudaGraph.Op(name, gx, gy, bx, smem, args, what));
+    }
+
+    private void dispatch(CudaGraph.Op op) {
+        CudaGraph g = graph;
+        if (graphMode == GraphMode.CAPTURE) {
+            if (!capturing) {
+                // the capture starts at the step's first op, after its uploads
+                driver.streamBeginCapture(stream);
+                capturing = true;
+                kernels.setCapturing(true);
+            }
+            g.ops.add(op);
+            run(op);
+            return;
+        }
+        if (replayed < g.ops.size() && g.ops.get(replayed).sameAs(op)) {
+            replayed++; // in the graph: launched with it at the step's end
+            return;
+        }
+        flushReplay("op " + replayed + " is " + op.describe() + ", the graph has "
+                + (replayed < g.ops.size() ? g.ops.get(replayed).describe() : "no more ops"));
+        run(op);
+    }
+
+    private void run(CudaGraph.Op op) {
+        Object[] a = op.args();
+        if (op.name().equals(CudaGraph.MATMUL)) {
+            String what = op.what().get();
+            matmul.run((Long) a[0], (Integer) a[1], (Long) a[2], (Long) a[3], (Long) a[4], (Long) a[5], (Long) a[6],
+                    (Long) a[7], (Long) a[8], (Long) a[9], what);
+            kernels.syncAfter(op.what());
+        } else {
+            kernels.launch(op.name(), op.gx(), op.gy(), op.bx(), op.smem(), op.what(), a);
+        }
+    }
+
+    /** A replayed step asked for other work than the graph holds: run what was skipped, go on eagerly. */
+    private void flushReplay(String reason) {
+        CudaGraph g = graph;
+        g.stale = true;
+        g.staleReason = reason;
+        graphMode = GraphMode.EAGER;
+        for (int i = 0; i < replayed; i++) {
+            run(g.ops.get(i));
+        }
+    }
+
+    /** Whether the driver has stream capture and graphs. */
+    public boolean graphsSupported() {
+        return driver.hasGraphs();
+    }
+
+    /** An empty graph for one step shape; {@code maxContext} bounds the context of the steps it serves. */
+    CudaGraph newGraph(int maxContext) {
+        return new CudaGraph(maxContext);
+    }
+
+    /**
+     * Starts a step whose device work is captured into {@code g} ({@code capture}) or replayed
+     * from it. The step's first op begins the capture; its download (or {@link #synchronize()})
+     * ends it and launches the graph. Uploads must come before the first op (the metadata
+     * through {@link #prepareStep}); in a replay, work that differs from the recording in any
+     * way makes the backend run the step eagerly instead and marks the graph stale.
+     */
+    void graphBegin(CudaGraph g, boolean capture) {
+        enter();
+        if (graphMode != GraphMode.EAGER) {
+            throw new IllegalStateException("graph step inside a graph step");
+        }
+        if (!capture && (!g.instantiated() || g.stale)) {
+            throw new IllegalStateException("replay of " + g);
+        }
+        graph = g;
+        replayed = 0;
+        capturing = false;
+        if (capture) {
+            g.ops.clear();
+        }
+        graphMode = capture ? GraphMode.CAPTURE : GraphMode.REPLAY;
+    }
+
+    /**
+     * Ends the step begun by {@link #graphBegin}, after the model's forward returned or threw:
+     * an unfinished capture is abandoned (nothing of it ran); an unfinished replay runs the work
+     * matched so far. Never throws for an abandoned capture.
+     */
+    void graphEnd() {
+        try {
+            if (graphMode == GraphMode.CAPTURE) {
+                graph.stale = true;
+                graph.staleReason = "capture did not finish";
+                if (capturing) {
+                    capturing = false;
+                    kernels.setCapturing(false);
+                    try {
+                        driver.graphDestroy(driver.streamEndCapture(stream));
+                    } catch (RuntimeException e) {
+                        // an invalidated capture: the stream is back to normal, nothing to destroy
+                    }
+                }
+            } else if (graphMode == GraphMode.REPLAY) {
+                flushReplay("the step ended after " + replayed + " of the graph's " + graph.ops.size() + " ops");
+            }
+        } finally {
+            graphMode = GraphMode.EAGER;
+            capturing = false;
+            kernels.setCapturing(false);
+            graph = null;
+        }
+    }
+
+    /** Ends the device work of a graph step: instantiates and launches a capture, launches a replay. */
+    private void graphFinish() {
+        if (graphMode == GraphMode.CAPTURE) {
+            CudaGraph g = graph;
+            graphMode = GraphMode.EAGER;
+            if (capturing) {
+                capturing = false;
+                kernels.setCapturing(false);
+                g.graph = driver.streamEndCapture(stream);
+                try {
+                    g.exec = driver.graphInstantiate(g.graph);
+                } catch (RuntimeException e) {
+                    driver.graphDestroy(g.graph);
+                    g.graph = null;
+                    throw e;
+                }
+                liveGraphs.add(g);
+                launchGraph(g);
+            }
+        } else if (graphMode == GraphMode.REPLAY) {
+            CudaGraph g = graph;
+            if (replayed == g.ops.size()) {
+                graphMode = GraphMode.EAGER;
+                launchGraph(g);
+            } else {
+                flushReplay("the step asked for " + replayed + " of the graph's " + g.ops.size() + " ops");
+            }
+        }
+    }
+
+    private void launchGraph(CudaGraph g) {
+        int r = driver.graphLaunch(g.exec, stream);
+        if (r != 0) {
+            throw new CudaException("cuGraphLaunch (" + g + ")", r, driver.errorName(r), driver.errorString(r));
+        }
+        g.launches++;
+        if (kernels.syncEachLaunch()) {
+            r = driver.streamSynchronizeRaw(stream);
+            if (r != 0) {
+                throw new CudaException("replay of " + g + " (run)", r, driver.errorName(r), driver.errorString(r));
+            }
+        }
+    }
+
+    /** Frees a graph's driver objects (after the work queued so far, which may be its replay). */
+    void destroyGraph(CudaGraph g) {
+        if (g.exec == null) {
+            return;
+        }
+        enter();
+        syncStream();
+        driver.graphExecDestroy(g.exec);
+        driver.graphDestroy(g.graph);
+        g.exec = null;
+        g.graph = null;
+        liveGraphs.remove(g);
+        if (liveGraphs.isEmpty()) {
+            for (CudaTensor t : retired) {
+                t.storage().release();
+            }
+            retired.clear();
+        }
+    }
+
+    /** Uploads a step's attention metadata now (before a captured step's first op). */
+    void prepareStep(AttentionMetadata meta, KvCacheSpec spec) {
+        enter();
+        stepMeta(meta, spec);
+    }
+
+    /** A block replaced by a larger one: returned to the arena unless a graph may still name it. */
+    private void retire(CudaTensor t) {
+        if (liveGraphs.isEmpty() && graphMode == GraphMode.EAGER) {
+            t.storage().release();
+        } else {
+            retired.add(t);
+        }
+    }
+
+    private void requireEager(String op) {
+        if (graphMode != GraphMode.EAGER) {
+            throw new IllegalStateException(op + " inside a CUDA graph step");
+        }
+    }
+
+    private static <E extends Enum<E>> E parse(Class<E> type, String property, E fallback) {
+        String v = System.getProperty(property);
+        if (v == null || v.isBlank()) {
+            return fallback;
+        }
+        try {
+            return Enum.valueOf(type, v.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new JLightException("-D" + property + "=" + v + " is not one of "
+                    + Arrays.toString(type.getEnumConstants()).toLowerCase(Locale.ROOT));
+        }
+    }
+
+    // ---- device-event timelines (benchmarks) --------------------------------------------------
+
+    /**
+     * Device-side timing of labelled spans of queued work: {@link #begin()} and {@link #end}
+     * record events on the backend's stream around the work; {@link #read()} waits and returns
+     * each span's label and milliseconds. Events are created once and reused after
+     * {@link #clear()}.
+     */
+    public final class Timeline implements AutoCloseable {
+        public record Span(String label, double ms) {
+        }
+
+        private final List<MemorySegment> events = new ArrayList<>();
+        private final List<String> labels = new ArrayList<>();
+        private final List<Integer> ends = new ArrayList<>();
+        private int used;
+
+        private Timeline() {
+        }
+
+        /** Records a start event; returns its index for {@link #end}. */
+        public int begin() {
+            requireEager("timeline");
+            return record();
+        }
+
+        /** Records the end event of the span started at {@code start}. */
+        public void end(int start, String label) {
+            int stop = record();
+            while (labels.size() <= start) {
+                labels.add(null);
+                ends.add(-1);
+            }
+            labels.set(start, label);
+            ends.set(start, stop);
+        }
+
+        private int record() {
+            if (used == events.size()) {
+                events.add(driver.eventCreate());
+            }
+            driver.eventRecord(events.get(used), stream);
+            return used++;
+        }
+
+        /** Waits for the work and returns the spans in the order they were begun. */
+        public List<Span> read() {
+            syncStream();
+            List<Span> out = new ArrayList<>();
+            for (int i = 0; i < Math.min(labels.size(), used); i++) {
+                if (labels.get(i) != null) {
+                    out.add(new Span(labels.get(i), driver.eventElapsedMs(events.get(i), events.get(ends.get(i)))));
+                }
+            }
+            return out;
+        }
+
+        public void clear() {
+            used = 0;
+            labels.clear();
+            ends.clear();
+        }
+
+        @Override
+        public void close() {
+            syncStream();
+            for (MemorySegment e : events) {
+                driver.eventDestroy(e);
+            }
+            events.clear();
+        }
+    }
+
+    public Timeline timeline() {
+        enter();
+        return new Timeline();
+    }
+
     // ---- sync and close -----------------------------------------------------------------------
 
     @Override
     public void synchronize() {
         enter();
+        graphFinish();
         syncStream();
     }
 
@@ -840,9 +1459,26 @@ public final class CudaBackend implements Backend {
         driver.setCurrent(context);
         CURRENT.set(context);
         try {
+            graphMode = GraphMode.EAGER;
+            if (capturing) {
+                capturing = false;
+                try {
+                    driver.graphDestroy(driver.streamEndCapture(stream));
+                } catch (RuntimeException e) {
+                    // an invalidated capture: nothing to destroy
+                }
+            }
             syncStream();
+            for (CudaGraph g : List.copyOf(liveGraphs)) {
+                destroyGraph(g);
+            }
         } finally {
             closed = true;
+            if (chunkEvents != null) {
+                for (MemorySegment e : chunkEvents) {
+                    driver.eventDestroy(e);
+                }
+            }
             matmul.close();
             driver.memFree(arenaBase);
             driver.memFreeHost(staging);

@@ -35,6 +35,8 @@ public final class CudaDriver {
     public static final int ATTR_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
     /** CU_STREAM_NON_BLOCKING: no implicit synchronization with the legacy NULL stream. */
     static final int STREAM_NON_BLOCKING = 1;
+    /** CU_STREAM_CAPTURE_MODE_RELAXED: capture does not forbid other threads' "unsafe" calls. */
+    static final int CAPTURE_MODE_RELAXED = 2;
 
     private static final Object LOCK = new Object();
     private static volatile CudaDriver instance;
@@ -46,6 +48,9 @@ public final class CudaDriver {
             cuMemcpyDtoHAsync, cuMemcpyDtoDAsync, cuMemsetD8Async, cuModuleLoadData, cuModuleUnload, cuModuleGetFunction,
             cuLaunchKernel, cuStreamCreate, cuStreamSynchronize, cuStreamDestroy, cuEventCreate, cuEventRecord,
             cuEventSynchronize, cuEventElapsedTime, cuEventDestroy, cuGetErrorName, cuGetErrorString;
+    /** CUDA graphs (stream capture); null where the driver lacks them. */
+    private final MethodHandle cuStreamBeginCapture, cuStreamEndCapture, cuGraphInstantiate, cuGraphLaunch,
+            cuGraphExecDestroy, cuGraphDestroy;
 
     private CudaDriver(SymbolLookup lib) {
         cuInit = fn(lib, "cuInit", INT, INT);
@@ -85,6 +90,17 @@ public final class CudaDriver {
         cuEventDestroy = fn(lib, "cuEventDestroy_v2", INT, PTR);
         cuGetErrorName = fn(lib, "cuGetErrorName", INT, INT, PTR);
         cuGetErrorString = fn(lib, "cuGetErrorString", INT, INT, PTR);
+        cuStreamBeginCapture = optional(lib, "cuStreamBeginCapture_v2", INT, PTR, INT);
+        cuStreamEndCapture = optional(lib, "cuStreamEndCapture", INT, PTR, PTR);
+        cuGraphInstantiate = optional(lib, "cuGraphInstantiateWithFlags", INT, PTR, PTR, LONG);
+        cuGraphLaunch = optional(lib, "cuGraphLaunch", INT, PTR, PTR);
+        cuGraphExecDestroy = optional(lib, "cuGraphExecDestroy", INT, PTR);
+        cuGraphDestroy = optional(lib, "cuGraphDestroy", INT, PTR);
+    }
+
+    private static MethodHandle optional(SymbolLookup lib, String name, java.lang.foreign.MemoryLayout ret,
+                                         java.lang.foreign.MemoryLayout... args) {
+        return lib.find(name).isPresent() ? fn(lib, name, ret, args) : null;
     }
 
     private static MethodHandle fn(SymbolLookup lib, String name, java.lang.foreign.MemoryLayout ret,
@@ -470,6 +486,15 @@ public final class CudaDriver {
         }
     }
 
+    /** Like eventSynchronize, returning the CUresult (for callers that add context). */
+    int eventSynchronizeRaw(MemorySegment event) {
+        try {
+            return (int) cuEventSynchronize.invokeExact(event);
+        } catch (Throwable t) {
+            throw rethrow("cuEventSynchronize", t);
+        }
+    }
+
     /** Milliseconds between two recorded events. */
     public float eventElapsedMs(MemorySegment start, MemorySegment end) {
         try (Arena a = Arena.ofConfined()) {
@@ -486,6 +511,86 @@ public final class CudaDriver {
             check((int) cuEventDestroy.invokeExact(event), "cuEventDestroy_v2");
         } catch (Throwable t) {
             throw rethrow("cuEventDestroy_v2", t);
+        }
+    }
+
+    // ---- CUDA graphs ----------------------------------------------------------------------------
+
+    /** Whether the driver has the stream-capture and graph calls. */
+    public boolean hasGraphs() {
+        return cuStreamBeginCapture != null && cuStreamEndCapture != null && cuGraphInstantiate != null
+                && cuGraphLaunch != null && cuGraphExecDestroy != null && cuGraphDestroy != null;
+    }
+
+    private void requireGraphs() {
+        if (!hasGraphs()) {
+            throw new JLightException("this CUDA driver has no stream capture / graph API");
+        }
+    }
+
+    /** Starts capturing the work queued on {@code stream} into a graph (relaxed mode). */
+    public void streamBeginCapture(MemorySegment stream) {
+        requireGraphs();
+        try {
+            check((int) cuStreamBeginCapture.invokeExact(stream, CAPTURE_MODE_RELAXED), "cuStreamBeginCapture_v2");
+        } catch (Throwable t) {
+            throw rethrow("cuStreamBeginCapture_v2", t);
+        }
+    }
+
+    /**
+     * Ends the capture; returns the graph, or throws (the capture was invalidated). Either way
+     * the stream is back to normal operation.
+     */
+    public MemorySegment streamEndCapture(MemorySegment stream) {
+        requireGraphs();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment g = a.allocate(ValueLayout.ADDRESS);
+            int r = (int) cuStreamEndCapture.invokeExact(stream, g);
+            MemorySegment graph = g.get(ValueLayout.ADDRESS, 0);
+            if (r != 0 && !graph.equals(MemorySegment.NULL)) {
+                graphDestroy(graph);
+            }
+            check(r, "cuStreamEndCapture");
+            return graph;
+        } catch (Throwable t) {
+            throw rethrow("cuStreamEndCapture", t);
+        }
+    }
+
+    public MemorySegment graphInstantiate(MemorySegment graph) {
+        requireGraphs();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment e = a.allocate(ValueLayout.ADDRESS);
+            check((int) cuGraphInstantiate.invokeExact(e, graph, 0L), "cuGraphInstantiateWithFlags");
+            return e.get(ValueLayout.ADDRESS, 0);
+        } catch (Throwable t) {
+            throw rethrow("cuGraphInstantiateWithFlags", t);
+        }
+    }
+
+    /** cuGraphLaunch; returns the raw CUresult so the caller can say which graph. */
+    int graphLaunch(MemorySegment exec, MemorySegment stream) {
+        try {
+            return (int) cuGraphLaunch.invokeExact(exec, stream);
+        } catch (Throwable t) {
+            throw rethrow("cuGraphLaunch", t);
+        }
+    }
+
+    public void graphExecDestroy(MemorySegment exec) {
+        try {
+            check((int) cuGraphExecDestroy.invokeExact(exec), "cuGraphExecDestroy");
+        } catch (Throwable t) {
+            throw rethrow("cuGraphExecDestroy", t);
+        }
+    }
+
+    public void graphDestroy(MemorySegment graph) {
+        try {
+            check((int) cuGraphDestroy.invokeExact(graph), "cuGraphDestroy");
+        } catch (Throwable t) {
+            throw rethrow("cuGraphDestroy", t);
         }
     }
 }

@@ -33,6 +33,8 @@ final class Kernels {
     private final MemorySegment values;
     private final MemorySegment pointers;
     private final boolean syncEachLaunch;
+    /** Set while a stream capture is under way: waiting on a capturing stream is an error. */
+    private boolean capturing;
     /** The last launches, named in the error when an asynchronous fault surfaces at a sync. */
     private final String[] recentNames = new String[RECENT];
     private final List<Supplier<String>> recentWhat = new ArrayList<>(Collections.nCopies(RECENT, null));
@@ -122,7 +124,7 @@ final class Kernels {
             throw new CudaException(describe(name, gx, gy, bx, sharedBytes, what), r, driver.errorName(r),
                     driver.errorString(r));
         }
-        if (syncEachLaunch) {
+        if (syncEachLaunch && !capturing) {
             r = driver.streamSynchronizeRaw(stream);
             if (r != 0) {
                 throw new CudaException(describe(name, gx, gy, bx, sharedBytes, what) + " (run)", r,
@@ -133,12 +135,21 @@ final class Kernels {
 
     /** In the debugging mode (-Djlight.cuda.syncLaunches=true), waits for work queued outside launch (cuBLASLt). */
     void syncAfter(Supplier<String> what) {
-        if (syncEachLaunch) {
+        if (syncEachLaunch && !capturing) {
             int r = driver.streamSynchronizeRaw(stream);
             if (r != 0) {
                 throw new CudaException(what.get() + " (run)", r, driver.errorName(r), driver.errorString(r));
             }
         }
+    }
+
+    /** While capturing, launches are not waited for even in the debugging mode. */
+    void setCapturing(boolean capturing) {
+        this.capturing = capturing;
+    }
+
+    boolean syncEachLaunch() {
+        return syncEachLaunch;
     }
 
     private static String describe(String name, int gx, int gy, int bx, int smem, Supplier<String> what) {

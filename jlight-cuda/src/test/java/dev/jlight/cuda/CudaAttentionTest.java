@@ -21,11 +21,12 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * writeKv + paged attention against the CPU backend, through the grouped (GQA 2/4/8) and the
- * one-head-per-block kernels: GQA group sizes 1/3/4/7/8, head dims 64/96/128/256,
+ * writeKv + paged attention against the CPU backend, through each kernel (split-KV, grouped for
+ * GQA 2/4/8, one head per block): GQA group sizes 1/3/4/7/8, head dims 32/64/96/128/256,
  * block size 16, shuffled physical blocks, a flat batch mixing a fresh prefill, decode tokens
  * and a prefill chunk over a cached prefix, and a token whose slot is -1 (its K/V already in
- * the cache from the previous step, which must be kept).
+ * the cache from the previous step, which must be kept); long contexts with few tokens, where the
+ * split kernel spreads a context over many splits and merges their partials.
  */
 @Tag("gpu")
 class CudaAttentionTest {
@@ -56,24 +57,29 @@ class CudaAttentionTest {
         int[][] mixed = {{0, 37}, {50, 1}, {33, 20}, {100, 1}, {15, 1}, {0, 1}};
         int[][] decode = {{1, 1}, {16, 1}, {17, 1}, {255, 1}, {1000, 1}};
         int[][] longPrefill = {{0, 300}, {64, 129}};
+        int[][] longContext = {{3000, 1}, {2500, 7}, {63, 1}, {64, 1}, {65, 1}};
         Stream<Arguments> base = Stream.of(
                 Arguments.of(8, 8, 64, mixed), Arguments.of(16, 4, 128, mixed), Arguments.of(32, 4, 128, mixed),
                 Arguments.of(8, 2, 64, mixed), Arguments.of(32, 8, 128, decode), Arguments.of(28, 4, 128, decode),
                 Arguments.of(8, 1, 64, longPrefill), Arguments.of(16, 16, 128, longPrefill),
-                Arguments.of(16, 4, 256, mixed), Arguments.of(6, 2, 96, decode), Arguments.of(64, 8, 128, mixed));
-        // each case through the grouped kernel (GQA groups of 2/4/8) and the one-head-per-block one
-        return base.flatMap(a -> Stream.of(true, false).map(g -> {
+                Arguments.of(16, 4, 256, mixed), Arguments.of(6, 2, 96, decode), Arguments.of(64, 8, 128, mixed),
+                Arguments.of(32, 8, 128, longContext), Arguments.of(6, 2, 32, longContext),
+                Arguments.of(8, 1, 256, longContext), Arguments.of(10, 2, 64, longContext),
+                Arguments.of(7, 1, 128, decode));
+        // each case through every kernel (GROUPED falls back to SIMPLE outside GQA 2/4/8)
+        return base.flatMap(a -> Stream.of(CudaBackend.AttentionKernel.SPLIT, CudaBackend.AttentionKernel.GROUPED,
+                CudaBackend.AttentionKernel.SIMPLE).map(k -> {
             Object[] v = a.get();
-            return Arguments.of(v[0], v[1], v[2], v[3], g);
+            return Arguments.of(v[0], v[1], v[2], v[3], k);
         }));
     }
 
-    @ParameterizedTest(name = "attention(heads={0}/{1},D={2},seqs={3},grouped={4})")
+    @ParameterizedTest(name = "attention(heads={0}/{1},D={2},seqs={3},kernel={4})")
     @MethodSource("cases")
-    void attention(int heads, int kvHeads, int hd, int[][] seqs, boolean grouped) {
+    void attention(int heads, int kvHeads, int hd, int[][] seqs, CudaBackend.AttentionKernel kernel) {
         String name = "attention(heads=" + heads + "/" + kvHeads + ",D=" + hd + ",seqs=" + describe(seqs)
-                + ",grouped=" + grouped + ")";
-        gpu.setGroupedAttention(grouped);
+                + ",kernel=" + kernel + ")";
+        gpu.setAttentionKernel(kernel);
         GpuHarness h = new GpuHarness(gpu, cpu, name);
         int kvDim = kvHeads * hd;
         int numSeqs = seqs.length;

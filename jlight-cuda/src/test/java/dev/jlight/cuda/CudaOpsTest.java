@@ -39,6 +39,7 @@ class CudaOpsTest {
     @AfterAll
     static void close() {
         if (gpu != null) {
+            gpu.gemvDecisions().forEach(d -> System.out.println("gemv auto: " + d));
             System.out.println(gpu.arena().summary());
             gpu.close();
         }
@@ -126,6 +127,29 @@ class CudaOpsTest {
         h.assertClose(name, out, NMSE);
         if (guard != null) {
             h.checkGuards(name, guard);
+        }
+    }
+
+    static Stream<Arguments> gemvShapes() {
+        return Stream.of(
+                Arguments.of(1, 4096, 4096, "BF16", false), Arguments.of(2, 6144, 4096, "BF16", false),
+                Arguments.of(3, 1001, 512, "BF16", false), Arguments.of(4, 4096, 14336, "BF16", false),
+                Arguments.of(5, 17, 8, "BF16", false), Arguments.of(6, 2000, 264, "F32", false),
+                Arguments.of(7, 3000, 1000, "BF16", true), Arguments.of(8, 28672, 4096, "BF16", false),
+                Arguments.of(8, 1, 2048, "F32", true), Arguments.of(1, 32000, 512, "F32", false),
+                Arguments.of(1, 4097, 776, "BF16", true), Arguments.of(8, 129, 4096, "F32", false));
+    }
+
+    /** The GEMV kernel (T <= 8), forced on, whatever its speed against cuBLASLt. */
+    @ParameterizedTest(name = "gemv(T={0},N={1},K={2},out={3},strided={4})")
+    @MethodSource("gemvShapes")
+    void gemv(int t, int n, int k, String outType, boolean strided) {
+        CudaBackend.GemvMode before = gpu.gemvMode();
+        gpu.setGemvMode(CudaBackend.GemvMode.ON);
+        try {
+            matmul(t, n, k, outType, strided);
+        } finally {
+            gpu.setGemvMode(before);
         }
     }
 

@@ -54,7 +54,9 @@ public final class CudaMicroBench {
             b.gemv("down_proj", h, inter, DType.BF16, floor);
             b.gemv("lm_head", vocab, h, DType.F32, floor);
             b.decodeAttention(64, 1024, 32, 8, 128, floor);
+            b.decodeAttention(1, 640, 32, 8, 128, floor);
             b.decodeAttention(1, 8192, 32, 8, 128, floor);
+            b.decodeAttention(256, 640, 32, 8, 128, floor);
             b.print();
             System.out.println(gpu.arena().summary());
         }
@@ -89,16 +91,27 @@ public final class CudaMicroBench {
         for (int i = 0; i < copies; i++) {
             ws[i] = random(DType.BF16, n, k);
         }
-        for (int t : new int[] {1, 64}) {
-            Tensor x = random(DType.BF16, t, k);
-            Tensor out = gpu.allocate(outType, t, n);
-            int[] next = {0};
-            double us = median(gpu.timeMs(() -> gpu.matmul(out, x, ws[next[0]++ % copies]), copies, iterations))
-                    * 1000;
-            long bytes = weightBytes + 2L * t * k + (long) outType.bytes() * t * n;
-            double gbs = bytes / (us * 1e3);
-            rows.add(new Row("matmul " + name, "T=" + t + " N=" + n + " K=" + k + " out=" + outType, us,
-                    fmt("%.0f GB/s", gbs), fmt("%.0f%% of floor", 100 * gbs / floor)));
+        CudaBackend.GemvMode before = gpu.gemvMode();
+        try {
+            for (int t : new int[] {1, 8, 64}) {
+                Tensor x = random(DType.BF16, t, k);
+                Tensor out = gpu.allocate(outType, t, n);
+                // cuBLASLt, and for T <= 8 the GEMV kernel too
+                for (CudaBackend.GemvMode mode : t <= 8 ? List.of(CudaBackend.GemvMode.OFF, CudaBackend.GemvMode.ON)
+                        : List.of(CudaBackend.GemvMode.OFF)) {
+                    gpu.setGemvMode(mode);
+                    int[] next = {0};
+                    double us = median(gpu.timeMs(() -> gpu.matmul(out, x, ws[next[0]++ % copies]), copies,
+                            iterations)) * 1000;
+                    long bytes = weightBytes + 2L * t * k + (long) outType.bytes() * t * n;
+                    double gbs = bytes / (us * 1e3);
+                    rows.add(new Row((mode == CudaBackend.GemvMode.ON ? "gemv " : "matmul ") + name,
+                            "T=" + t + " N=" + n + " K=" + k + " out=" + outType, us, fmt("%.0f GB/s", gbs),
+                            fmt("%.0f%% of floor", 100 * gbs / floor)));
+                }
+            }
+        } finally {
+            gpu.setGemvMode(before);
         }
     }
 
@@ -145,12 +158,22 @@ public final class CudaMicroBench {
         Tensor q = random(DType.BF16, seqs, (long) heads * hd);
         Tensor out = gpu.allocate(DType.BF16, seqs, (long) heads * hd);
         float scale = (float) (1 / Math.sqrt(hd));
-        double us = median(gpu.timeMs(() -> gpu.attention(out, q, cache, 0, step, heads, scale), 3, iterations))
-                * 1000;
-        long bytes = 2L * seqs * ctx * kvDim * 2 + 2L * 2 * seqs * heads * hd;
-        double gbs = bytes / (us * 1e3);
-        rows.add(new Row("decode attention", "seqs=" + seqs + " ctx=" + ctx + " heads=" + heads + "/" + kvHeads
-                + " D=" + hd, us, fmt("%.0f GB/s", gbs), fmt("%.0f%% of floor", 100 * gbs / floor)));
+        CudaBackend.AttentionKernel before = gpu.attentionKernel();
+        try {
+            for (CudaBackend.AttentionKernel kind : List.of(CudaBackend.AttentionKernel.SPLIT,
+                    CudaBackend.AttentionKernel.GROUPED)) {
+                gpu.setAttentionKernel(kind);
+                double us = median(gpu.timeMs(() -> gpu.attention(out, q, cache, 0, step, heads, scale), 3,
+                        iterations)) * 1000;
+                long bytes = 2L * seqs * ctx * kvDim * 2 + 2L * 2 * seqs * heads * hd;
+                double gbs = bytes / (us * 1e3);
+                rows.add(new Row("attention " + kind.name().toLowerCase(Locale.ROOT), "seqs=" + seqs + " ctx=" + ctx
+                        + " heads=" + heads + "/" + kvHeads + " D=" + hd, us, fmt("%.0f GB/s", gbs),
+                        fmt("%.0f%% of floor", 100 * gbs / floor)));
+            }
+        } finally {
+            gpu.setAttentionKernel(before);
+        }
         cache.close();
     }
 

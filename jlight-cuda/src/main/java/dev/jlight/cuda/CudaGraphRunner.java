@@ -1,0 +1,264 @@
+package dev.jlight.cuda;
+
+import dev.jlight.core.JLightException;
+import dev.jlight.core.backend.AttentionMetadata;
+import dev.jlight.core.backend.Backend;
+import dev.jlight.core.backend.KvCache;
+import dev.jlight.core.backend.KvCacheSpec;
+import dev.jlight.core.config.ModelConfig;
+import dev.jlight.core.model.ForwardBatch;
+import dev.jlight.core.model.Model;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A {@link Model} that runs decode steps of a wrapped model on a {@link CudaBackend} from CUDA
+ * graphs (vLLM's cudagraph mode for decode): a step of B sequences is padded to the next
+ * capture size (1, 2, 4, 8, 16, 24, 32, 48, 64, ..., 256) with dummy sequences (token 0 at
+ * position 0, K/V write skipped, logits dropped), its block tables padded to a fixed width, so
+ * every step of one size issues the same kernels with the same arguments. The first step of a
+ * size runs eagerly (plans, lazy uploads), the second is captured, later ones are replayed: the
+ * model's forward still runs on the host, uploading its inputs into the same device buffers, but
+ * its ops are only checked against the recording and the whole step is one graph launch.
+ *
+ * <p>Anything else runs eagerly: prefill and mixed steps, more than 256 sequences, contexts past
+ * {@code maxModelLen}, steps where some sequence does not sample, or a different KV cache. A
+ * replay that meets different work (the model reallocated its buffers, say) runs the step
+ * eagerly, drops the graph and captures again later; a capture that fails runs the step eagerly,
+ * and after three failures a size stays eager. So the results are always the eager ones of the
+ * padded batch.
+ *
+ * <p>Not thread-safe, like the backend: the engine thread drives it. {@link #close()} frees the
+ * graphs, not the wrapped model.
+ */
+public final class CudaGraphRunner implements Model {
+    private static final int[] SIZES = {1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 160, 192, 224, 256};
+    private static final int MAX_FAILURES = 3;
+
+    /** Counters since construction. */
+    public record Stats(long eagerSteps, long warmups, long captures, long replays, long fallbacks,
+                        long captureFailures, String lastProblem) {
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "%d eager steps, %d warm-ups, %d captures, %d replays, %d fallbacks,"
+                    + " %d failed captures%s", eagerSteps, warmups, captures, replays, fallbacks, captureFailures,
+                    lastProblem == null ? "" : " (last: " + lastProblem + ")");
+        }
+    }
+
+    private static final class Slot {
+        boolean warmed;
+        CudaGraph graph;
+        int failures;
+    }
+
+    private final Model model;
+    private final CudaBackend gpu;
+    private final KvCache kv;
+    private final int blockSize;
+    private final int maxBlocks;
+    private final int maxContext;
+    private final int vocab;
+    private final Map<Integer, Slot> slots = new HashMap<>();
+    private long eager, warmups, captures, replays, fallbacks, failures;
+    private String lastProblem;
+    private boolean enabled;
+
+    /**
+     * @param model       a model whose backend is a {@link CudaBackend} (or wraps one: see the
+     *                    other constructor)
+     * @param kv          the KV cache the engine passes to every step
+     * @param maxModelLen the longest context a graphed step may have
+     */
+    public CudaGraphRunner(Model model, KvCache kv, int maxModelLen) {
+        this(model, cudaOf(model.backend()), kv, maxModelLen);
+    }
+
+    public CudaGraphRunner(Model model, CudaBackend gpu, KvCache kv, int maxModelLen) {
+        this.model = model;
+        this.gpu = gpu;
+        this.kv = kv;
+        this.blockSize = kv.spec().blockSize();
+        this.maxBlocks = (maxModelLen + blockSize - 1) / blockSize;
+        this.maxContext = maxBlocks * blockSize;
+        this.vocab = model.vocabSize();
+        this.enabled = gpu.graphsSupported() && !"false".equals(System.getProperty("jlight.cuda.graphs"));
+    }
+
+    private static CudaBackend cudaOf(Backend b) {
+        if (b instanceof CudaBackend c) {
+            return c;
+        }
+        throw new JLightException("CudaGraphRunner needs a model on the cuda backend, not " + b.name());
+    }
+
+    public Stats stats() {
+        return new Stats(eager, warmups, captures, replays, fallbacks, failures, lastProblem);
+    }
+
+    /** Turns graphs off (every step eager) or back on. */
+    public void setEnabled(boolean on) {
+        this.enabled = on && gpu.graphsSupported();
+    }
+
+    @Override
+    public float[] forward(ForwardBatch batch, KvCache cache) {
+        int size = graphSize(batch, cache);
+        if (size == 0) {
+            eager++;
+            return model.forward(batch, cache);
+        }
+        int b = batch.numTokens();
+        ForwardBatch padded = pad(batch, size);
+        Slot slot = slots.computeIfAbsent(size, k -> new Slot());
+        float[] logits;
+        if (!slot.warmed || slot.failures >= MAX_FAILURES) {
+            slot.warmed = true;
+            if (slot.failures < MAX_FAILURES) {
+                warmups++;
+            } else {
+                eager++;
+            }
+            logits = model.forward(padded, cache);
+        } else if (slot.graph == null) {
+            logits = capture(slot, padded, cache);
+        } else {
+            CudaGraph g = slot.graph;
+            gpu.prepareStep(padded.attention(), cache.spec());
+            gpu.graphBegin(g, false);
+            try {
+                logits = model.forward(padded, cache);
+            } finally {
+                gpu.graphEnd();
+            }
+            if (g.stale) {
+                fallbacks++;
+                lastProblem = "replay of " + size + ": " + g.staleReason;
+                slot.graph = null;
+                gpu.destroyGraph(g);
+            } else {
+                replays++;
+            }
+        }
+        return b == size ? logits : Arrays.copyOf(logits, b * vocab);
+    }
+
+    private float[] capture(Slot slot, ForwardBatch padded, KvCache cache) {
+        CudaGraph g = gpu.newGraph(maxContext);
+        gpu.prepareStep(padded.attention(), cache.spec());
+        float[] logits = null;
+        RuntimeException error = null;
+        gpu.graphBegin(g, true);
+        try {
+            logits = model.forward(padded, cache);
+        } catch (RuntimeException e) {
+            error = e;
+        } finally {
+            gpu.graphEnd();
+        }
+        if (error == null && g.instantiated() && !g.stale) {
+            slot.graph = g;
+            captures++;
+            return logits;
+        }
+        failures++;
+        slot.failures++;
+        lastProblem = "capture of " + padded.numTokens() + ": "
+                + (error != null ? error.getMessage() : g.staleReason != null ? g.staleReason : "no device work");
+        if (g.instantiated()) {
+            gpu.destroyGraph(g);
+        }
+        // a failed capture may not have run the step's work: run it eagerly (K/V writes are idempotent)
+        return model.forward(padded, cache);
+    }
+
+    /** The capture size for a step, or 0 when it runs eagerly. */
+    private int graphSize(ForwardBatch batch, KvCache cache) {
+        if (!enabled || cache != kv) {
+            return 0;
+        }
+        AttentionMetadata m = batch.attention();
+        int n = m.numSeqs();
+        if (n == 0 || !m.isDecodeOnly() || n > SIZES[SIZES.length - 1] || m.maxSeqLen() > maxContext
+                || m.blockSize() != blockSize) {
+            return 0;
+        }
+        int[] rows = batch.logitRows();
+        if (rows.length != n) {
+            return 0;
+        }
+        for (int i = 0; i < n; i++) {
+            if (rows[i] != i) {
+                return 0;
+            }
+        }
+        for (int s : SIZES) {
+            if (s >= n) {
+                return s;
+            }
+        }
+        return 0;
+    }
+
+    /** The step padded to {@code size} sequences, block tables padded to {@code maxBlocks}. */
+    ForwardBatch pad(ForwardBatch batch, int size) {
+        AttentionMetadata m = batch.attention();
+        int n = m.numSeqs();
+        int[] ids = Arrays.copyOf(batch.tokenIds(), size);
+        int[] positions = Arrays.copyOf(batch.positions(), size);
+        int[] queryStart = new int[size + 1];
+        int[] seqLens = new int[size];
+        int[] slots = new int[size];
+        int[][] tables = new int[size][];
+        int[] rows = new int[size];
+        for (int i = 0; i < size; i++) {
+            queryStart[i + 1] = i + 1;
+            rows[i] = i;
+            if (i < n) {
+                seqLens[i] = m.seqLens()[i];
+                slots[i] = m.slotMapping()[i];
+                int[] t = m.blockTables()[i];
+                tables[i] = t.length == maxBlocks ? t : Arrays.copyOf(t, maxBlocks); // needed blocks <= maxBlocks
+            } else {
+                seqLens[i] = 1; // a dummy: attends to position 0 of block 0, writes nothing
+                slots[i] = -1;
+                tables[i] = new int[maxBlocks];
+            }
+        }
+        return new ForwardBatch(ids, positions, new AttentionMetadata(queryStart, seqLens, tables, slots, blockSize),
+                rows);
+    }
+
+    @Override
+    public ModelConfig config() {
+        return model.config();
+    }
+
+    @Override
+    public Backend backend() {
+        return model.backend();
+    }
+
+    @Override
+    public KvCacheSpec kvCacheSpec(int numBlocks, int blockSize) {
+        return model.kvCacheSpec(numBlocks, blockSize);
+    }
+
+    @Override
+    public int vocabSize() {
+        return vocab;
+    }
+
+    /** Frees the graphs (the wrapped model stays open: its owner closes it). */
+    @Override
+    public void close() {
+        for (Slot s : slots.values()) {
+            if (s.graph != null) {
+                gpu.destroyGraph(s.graph);
+                s.graph = null;
+            }
+        }
+    }
+}

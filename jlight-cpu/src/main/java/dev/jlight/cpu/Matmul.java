@@ -6,6 +6,11 @@ import java.lang.foreign.MemorySegment;
 /**
  * out [T,N] = x [T,K] · wᵀ, w [N,K] in F32/BF16/F16 read in place.
  *
+ * <p>Per call, x is first copied into a heap float[] of the calling thread (for BF16/F16 in the
+ * pair-permuted layout of {@link #permute}); T×K floats, small next to the N×K weight, and heap
+ * loads of x are the fastest form for the kernels. Very large T is processed in token blocks of
+ * at most {@link #MAX_SCRATCH} floats.
+ *
  * <p>Work is split over the weight's rows (output columns) in chunks of {@link #rowsPerChunk}
  * rows, claimed dynamically by the pool's threads; each chunk lives in one part of a
  * concatenated weight. Inside a chunk:
@@ -19,32 +24,39 @@ import java.lang.foreign.MemorySegment;
  * </ul>
  */
 final class Matmul {
-    /** K block of the batched path: 512 f32 of x per token, 4 tokens = 8 KiB; 64 rows of bf16 = 64 KiB. */
+    /** K block of the batched path (a multiple of 2L for every vector size): 4 tokens of x = 8 KiB. */
     static final int KC = 512;
     /** Below this many multiply-adds the op runs on the calling thread alone. */
     static final long SMALL_WORK = 1L << 16;
+    /** Largest activation copy, in floats (16 MiB); larger T×K runs in token blocks. */
+    static final int MAX_SCRATCH = 1 << 22;
 
-    private Matmul() {
-    }
+    private final ThreadLocal<float[]> scratch = ThreadLocal.withInitial(() -> new float[0]);
 
-    static void run(WorkerPool pool, CpuTensor out, CpuTensor x, CpuTensor w) {
+    void run(WorkerPool pool, CpuTensor out, CpuTensor x, CpuTensor w) {
         int t = (int) x.rows();
         int k = (int) x.cols();
         long n = w.rows();
         if (t == 0 || n == 0) {
             return;
         }
+        int block = (int) Math.max(1, Math.min(t, MAX_SCRATCH / Math.max(1, k)));
+        for (int t0 = 0; t0 < t; t0 += block) {
+            int tb = Math.min(block, t - t0);
+            runBlock(pool, out, x, w, t0, tb, k, n);
+        }
+    }
+
+    private void runBlock(WorkerPool pool, CpuTensor out, CpuTensor x, CpuTensor w, int t0, int t, int k, long n) {
         CpuTensor[] parts = w.isConcat() ? w.partsUnsafe() : new CpuTensor[] {w};
         int rb = rowsPerChunk(n, pool.threads());
-        int[] chunkPart;
-        long[] chunkRow;
-        long[] partBase = new long[parts.length];
         int chunks = 0;
-        for (int p = 0; p < parts.length; p++) {
-            chunks += (int) ((parts[p].rows() + rb - 1) / rb);
+        for (CpuTensor part : parts) {
+            chunks += (int) ((part.rows() + rb - 1) / rb);
         }
-        chunkPart = new int[chunks];
-        chunkRow = new long[chunks];
+        int[] chunkPart = new int[chunks];
+        long[] chunkRow = new long[chunks];
+        long[] partBase = new long[parts.length];
         int c = 0;
         long base = 0;
         for (int p = 0; p < parts.length; p++) {
@@ -55,10 +67,10 @@ final class Matmul {
             }
             base += parts[p].rows();
         }
-        MemorySegment xs = x.segment();
+        float[] xs = activations(x, t0, t, k, w.dtype() != DType.F32);
         MemorySegment os = out.segment();
-        long xStride = x.rowStride() * 4;
         long oStride = out.rowStride() * 4;
+        long o0 = t0 * oStride;
         long work = (long) t * n * k;
         pool.run(chunks, work < SMALL_WORK ? chunks : 1, (from, to) -> {
             for (int ci = from; ci < to; ci++) {
@@ -66,10 +78,46 @@ final class Matmul {
                 long r0 = chunkRow[ci];
                 long r1 = Math.min(part.rows(), r0 + rb);
                 long col0 = partBase[chunkPart[ci]] + r0;
-                chunk(part.dtype(), xs, xStride, t, k, part.segment(), part.rowStride() * part.dtype().bytes(),
-                        r0, (int) (r1 - r0), os, col0 * 4, oStride);
+                chunk(part.dtype(), xs, t, k, part.segment(), part.rowStride() * part.dtype().bytes(), r0,
+                        (int) (r1 - r0), os, o0 + col0 * 4, oStride);
             }
         });
+    }
+
+    /** Rows [t0, t0+t) of x as a dense [t, k] float[] of this thread, permuted when {@code pairs}. */
+    private float[] activations(CpuTensor x, int t0, int t, int k, boolean pairs) {
+        int need = t * k;
+        float[] s = scratch.get();
+        if (s.length < need) {
+            s = new float[Math.max(need, Math.min(MAX_SCRATCH, 2 * s.length))];
+            scratch.set(s);
+        }
+        MemorySegment seg = x.segment();
+        long stride = x.rowStride();
+        for (int r = 0; r < t; r++) {
+            MemorySegment.copy(seg, Vec.FLOAT, 4 * ((t0 + r) * stride), s, r * k, k);
+            if (pairs) {
+                permute(s, r * k, k);
+            }
+        }
+        return s;
+    }
+
+    /**
+     * Reorders one row of k elements in place: each block of 2L elements becomes its L
+     * even-indexed elements then its L odd-indexed ones; elements past the last full block keep
+     * their places. Matches the even/odd split of the BF16/F16 pair loads.
+     */
+    static void permute(float[] a, int off, int k) {
+        int l = Vec.L;
+        float[] tmp = new float[2 * l];
+        for (int b = off; b + 2 * l <= off + k; b += 2 * l) {
+            for (int j = 0; j < l; j++) {
+                tmp[j] = a[b + 2 * j];
+                tmp[l + j] = a[b + 2 * j + 1];
+            }
+            System.arraycopy(tmp, 0, a, b, 2 * l);
+        }
     }
 
     /** Multiple of 4 in [4, 64], small enough to give each thread ~8 chunks for balance. */
@@ -79,11 +127,11 @@ final class Matmul {
     }
 
     /**
-     * Rows [r0, r0+rows) of one weight part, all tokens. ws: weight row stride in bytes; oo: byte
-     * offset of out[0, first column]; xss/oss: x and out row strides in bytes.
+     * Rows [r0, r0+rows) of one weight part, all t tokens of x (dense [t, k]). ws: weight row
+     * stride in bytes; oo: byte offset of out[0, first column]; oss: out row stride in bytes.
      */
-    private static void chunk(DType dt, MemorySegment x, long xss, int t, int k, MemorySegment w, long ws,
-                              long r0, int rows, MemorySegment o, long oo, long oss) {
+    private static void chunk(DType dt, float[] x, int t, int k, MemorySegment w, long ws, long r0, int rows,
+                              MemorySegment o, long oo, long oss) {
         long wo = r0 * ws;
         if (t == 1) {
             rowsOfToken(dt, x, 0, w, wo, ws, rows, 0, k, o, oo, false);
@@ -94,26 +142,26 @@ final class Matmul {
             boolean acc = k0 > 0;
             int tt = 0;
             for (; tt + 4 <= t; tt += 4) {
-                long xo = tt * xss;
+                int xo = tt * k;
                 long ot = oo + tt * oss;
                 int r = 0;
                 for (; r + 2 <= rows; r += 2) {
-                    tile4x2(dt, x, xo, xss, w, wo + r * ws, ws, k0, k1, o, ot + 4L * r, oss, acc);
+                    tile4x2(dt, x, xo, k, w, wo + r * ws, ws, k0, k1, o, ot + 4L * r, oss, acc);
                 }
                 for (; r < rows; r++) {
                     for (int i = 0; i < 4; i++) {
-                        dot(dt, x, xo + i * xss, w, wo + r * ws, k0, k1, o, ot + i * oss + 4L * r, acc);
+                        dot(dt, x, xo + i * k, w, wo + r * ws, k0, k1, o, ot + i * oss + 4L * r, acc);
                     }
                 }
             }
             for (; tt < t; tt++) {
-                rowsOfToken(dt, x, tt * xss, w, wo, ws, rows, k0, k1, o, oo + tt * oss, acc);
+                rowsOfToken(dt, x, tt * k, w, wo, ws, rows, k0, k1, o, oo + tt * oss, acc);
             }
         }
     }
 
     /** One token against `rows` weight rows: 4 rows per pass, then single rows. */
-    private static void rowsOfToken(DType dt, MemorySegment x, long xo, MemorySegment w, long wo, long ws, int rows,
+    private static void rowsOfToken(DType dt, float[] x, int xo, MemorySegment w, long wo, long ws, int rows,
                                     int k0, int k1, MemorySegment o, long oo, boolean acc) {
         int r = 0;
         for (; r + 4 <= rows; r += 4) {
@@ -131,17 +179,17 @@ final class Matmul {
         }
     }
 
-    private static void tile4x2(DType dt, MemorySegment x, long xo, long xss, MemorySegment w, long wo, long ws,
+    private static void tile4x2(DType dt, float[] x, int xo, int xs, MemorySegment w, long wo, long ws,
                                 int k0, int k1, MemorySegment o, long oo, long oss, boolean acc) {
         switch (dt) {
-            case F32 -> MatmulKernels.f32Tile4x2(x, xo, xss, w, wo, ws, k0, k1, o, oo, oss, acc);
-            case BF16 -> MatmulKernels.bf16Tile4x2(x, xo, xss, w, wo, ws, k0, k1, o, oo, oss, acc);
-            case F16 -> MatmulKernels.f16Tile4x2(x, xo, xss, w, wo, ws, k0, k1, o, oo, oss, acc);
+            case F32 -> MatmulKernels.f32Tile4x2(x, xo, xs, w, wo, ws, k0, k1, o, oo, oss, acc);
+            case BF16 -> MatmulKernels.bf16Tile4x2(x, xo, xs, w, wo, ws, k0, k1, o, oo, oss, acc);
+            case F16 -> MatmulKernels.f16Tile4x2(x, xo, xs, w, wo, ws, k0, k1, o, oo, oss, acc);
             default -> throw new IllegalStateException(dt.toString());
         }
     }
 
-    private static void dot(DType dt, MemorySegment x, long xo, MemorySegment w, long wo, int k0, int k1,
+    private static void dot(DType dt, float[] x, int xo, MemorySegment w, long wo, int k0, int k1,
                             MemorySegment o, long oo, boolean acc) {
         switch (dt) {
             case F32 -> MatmulKernels.f32Dot(x, xo, w, wo, k0, k1, o, oo, acc);

@@ -50,14 +50,43 @@ final class Vec {
     }
 
     static FloatVector f16(MemorySegment s, long byteOff) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, s, byteOff, LE)
-                .convertShape(VectorOperators.S2I, I, 0);
+        return f16Bits((IntVector) ShortVector.fromMemorySegment(S, s, byteOff, LE)
+                .convertShape(VectorOperators.S2I, I, 0));
+    }
+
+    /** f16 bit patterns in the low 16 bits of each lane (upper bits ignored) widened to f32. */
+    static FloatVector f16Bits(IntVector h) {
         IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
         IntVector em = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
         FloatVector mag = em.reinterpretAsFloats().mul(F16_SCALE);
         VectorMask<Integer> special = em.compare(VectorOperators.GE, 0x7c00 << 13);
         IntVector bits = mag.reinterpretAsInts().blend(em.or(0x7f800000), special);
         return bits.or(sign).reinterpretAsFloats();
+    }
+
+    // ---- pairs: 2L 16-bit elements loaded as L ints, split into even and odd elements -----------
+
+    /** L ints = 2L 16-bit elements starting at byteOff. */
+    static IntVector ints(MemorySegment s, long byteOff) {
+        return IntVector.fromMemorySegment(I, s, byteOff, LE);
+    }
+
+    /** Elements 0, 2, 4, ... of a pair load (the low halves) as f32. */
+    static FloatVector bf16Even(IntVector p) {
+        return p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** Elements 1, 3, 5, ... of a pair load (the high halves) as f32. */
+    static FloatVector bf16Odd(IntVector p) {
+        return p.and(0xffff0000).reinterpretAsFloats();
+    }
+
+    static FloatVector f16Even(IntVector p) {
+        return f16Bits(p);
+    }
+
+    static FloatVector f16Odd(IntVector p) {
+        return f16Bits(p.lanewise(VectorOperators.LSHR, 16));
     }
 
     /** A vector of F.length() elements starting at element {@code index}, widened to f32. */

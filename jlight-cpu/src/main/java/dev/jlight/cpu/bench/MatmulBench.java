@@ -164,9 +164,14 @@ public final class MatmulBench {
         double once();
     }
 
-    /** Runs once to warm up, then repeatedly for about {@code seconds}; returns the median. */
+    /**
+     * Warms up for about {@code seconds} (at least 3 runs: the JIT must have compiled the vector
+     * kernels, which run orders of magnitude slower before), then runs repeatedly for about
+     * {@code seconds}; returns the median.
+     */
     private static double median(Run r, double seconds) {
-        for (int i = 0; i < 3; i++) {
+        long warm = System.nanoTime() + (long) (seconds * 1e9);
+        for (int i = 0; i < 3 || System.nanoTime() < warm; i++) {
             r.once();
         }
         List<Double> xs = new ArrayList<>();

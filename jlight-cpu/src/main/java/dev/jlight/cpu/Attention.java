@@ -319,19 +319,12 @@ final class Attention {
                 }
             }
             default -> {
-                for (; d + 2 * L <= hd; d += 2 * L) {
-                    FloatVector u = FloatVector.fromArray(F, q, qo + d);
-                    FloatVector v = FloatVector.fromArray(F, q, qo + d + L);
-                    long b = 2L * d;
-                    IntVector p = Vec.ints(k0, b);
-                    a0 = v.fma(Vec.f16Odd(p), u.fma(Vec.f16Even(p), a0));
-                    p = Vec.ints(k1, b);
-                    a1 = v.fma(Vec.f16Odd(p), u.fma(Vec.f16Even(p), a1));
-                    p = Vec.ints(k2, b);
-                    a2 = v.fma(Vec.f16Odd(p), u.fma(Vec.f16Even(p), a2));
-                    p = Vec.ints(k3, b);
-                    a3 = v.fma(Vec.f16Odd(p), u.fma(Vec.f16Even(p), a3));
-                }
+                // F16: eight widenings in one loop exceed C2's inlining budget (see MatmulKernels)
+                scores[so] = dot(dt, k0, q, qo, hd) * scale;
+                scores[so + 1] = dot(dt, k1, q, qo, hd) * scale;
+                scores[so + 2] = dot(dt, k2, q, qo, hd) * scale;
+                scores[so + 3] = dot(dt, k3, q, qo, hd) * scale;
+                return;
             }
         }
         float s0 = a0.reduceLanes(VectorOperators.ADD);

@@ -31,6 +31,8 @@ final class Vec {
     static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
 
     private static final float F16_SCALE = 0x1p112f;
+    /** Sign, exponent and mantissa of an f16 after it is shifted into f32 position (bits 30..28 and 12..0 clear). */
+    private static final int F16_FIELDS = 0x8fffe000;
 
     private Vec() {
     }
@@ -53,21 +55,26 @@ final class Vec {
                 .convertShape(VectorOperators.S2I, I, 0));
     }
 
-    /**
-     * f16 bit patterns in the low 16 bits of each lane (upper bits ignored) widened to f32.
-     * Exponent and mantissa shifted into f32 position and multiplied by 2^112 rebias normals and
-     * turn subnormals into the right normals, exactly. Inf/NaN (f16 exponent 31, i.e. em >=
-     * 0x0F800000) get the f32 exponent forced to 255 by a mask built with shifts: bit 28 of
-     * em + 0x00800000 is set exactly for them; moved to bit 31 and arithmetically shifted it
-     * fills the lane (a compare + blend measured ~1.5x slower on AVX2).
-     */
+    /** f16 bit patterns in the low 16 bits of each lane (upper bits ignored) widened to f32. */
     static FloatVector f16Bits(IntVector h) {
-        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-        IntVector em = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-        IntVector inf = em.add(0x00800000).lanewise(VectorOperators.LSHL, 3).lanewise(VectorOperators.ASHR, 31)
-                .and(0x7f800000);
-        FloatVector mag = em.reinterpretAsFloats().mul(F16_SCALE);
-        return mag.reinterpretAsInts().or(sign.or(inf)).reinterpretAsFloats();
+        return f16Placed(h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS));
+    }
+
+    /**
+     * Finishes an f16 → f32 widening from {@code b} = the f16 shifted into f32 position (sign at
+     * bit 31, bits 30..28 clear, exponent at 27..23, mantissa at 22..13). Multiplying by 2^112
+     * rebiases normals and turns subnormals into the right normals, exactly, keeping the sign.
+     * Inf/NaN (exponent 31) get the f32 exponent forced to 255 by {@link #f16InfBits}.
+     * Kept as small methods: C2 must inline all of it into the matmul loops (one 86-byte method
+     * was refused there, "callee is too large", and boxed every vector).
+     */
+    static FloatVector f16Placed(IntVector b) {
+        return b.reinterpretAsFloats().mul(F16_SCALE).reinterpretAsInts().or(f16InfBits(b)).reinterpretAsFloats();
+    }
+
+    /** 0x7f800000 in lanes whose f16 exponent is 31, else 0: bit 28 of b + 0x00800000, spread by shifts. */
+    static IntVector f16InfBits(IntVector b) {
+        return b.add(0x00800000).lanewise(VectorOperators.LSHL, 3).lanewise(VectorOperators.ASHR, 31).and(0x7f800000);
     }
 
     // ---- pairs: 2L 16-bit elements loaded as L ints, split into even and odd elements -----------
@@ -88,11 +95,11 @@ final class Vec {
     }
 
     static FloatVector f16Even(IntVector p) {
-        return f16Bits(p);
+        return f16Placed(p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS));
     }
 
     static FloatVector f16Odd(IntVector p) {
-        return f16Bits(p.lanewise(VectorOperators.LSHR, 16));
+        return f16Placed(p.lanewise(VectorOperators.ASHR, 3).and(F16_FIELDS));
     }
 
     /** A vector of F.length() elements starting at element {@code index}, widened to f32. */

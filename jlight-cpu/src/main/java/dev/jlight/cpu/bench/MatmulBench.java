@@ -17,6 +17,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -84,22 +85,33 @@ public final class MatmulBench {
         }
     }
 
-    /** GB/s of a parallel vector sum over a large native array, same thread count as the backend. */
+    /**
+     * GB/s of a parallel vector sum over a large native array on as many threads as the backend,
+     * which claim 1 MiB chunks dynamically (as the backend's pool does, so a core slowed by
+     * another process does not hold the others back).
+     */
     private static double memoryFloor(Arena arena, int threads, double seconds) throws Exception {
         long bytes = COPIES_BYTES;
+        long chunk = 1 << 20;
         MemorySegment big = arena.allocate(bytes, 64);
         for (long i = 0; i < bytes; i += 4096) {
             big.set(ValueLayout.JAVA_FLOAT, i, 1f);
         }
         ExecutorService ex = Executors.newFixedThreadPool(threads);
         try {
-            long per = bytes / threads;
             double ms = median(() -> {
                 long t0 = System.nanoTime();
+                AtomicLong next = new AtomicLong();
                 List<Future<Float>> fs = new ArrayList<>();
                 for (int i = 0; i < threads; i++) {
-                    MemorySegment part = big.asSlice(i * per, per);
-                    fs.add(ex.submit(() -> sum(part)));
+                    fs.add(ex.submit(() -> {
+                        float s = 0;
+                        long at;
+                        while ((at = next.getAndAdd(chunk)) < bytes) {
+                            s += sum(big.asSlice(at, Math.min(chunk, bytes - at)));
+                        }
+                        return s;
+                    }));
                 }
                 float s = 0;
                 for (Future<Float> f : fs) {
@@ -120,17 +132,22 @@ public final class MatmulBench {
         }
     }
 
+    /** Four independent vector sums over a segment (offsets from 0, so bounds checks hoist). */
     private static float sum(MemorySegment s) {
         VectorSpecies<Float> sp = FloatVector.SPECIES_PREFERRED;
-        long step = sp.vectorByteSize();
+        int step = sp.vectorByteSize();
         FloatVector a = FloatVector.zero(sp);
         FloatVector b = FloatVector.zero(sp);
-        long n = s.byteSize() - 2 * step;
-        for (long i = 0; i <= n; i += 2 * step) {
+        FloatVector c = FloatVector.zero(sp);
+        FloatVector d = FloatVector.zero(sp);
+        int n = (int) s.byteSize() / (4 * step) * (4 * step);
+        for (int i = 0; i < n; i += 4 * step) {
             a = a.add(FloatVector.fromMemorySegment(sp, s, i, ByteOrder.LITTLE_ENDIAN));
             b = b.add(FloatVector.fromMemorySegment(sp, s, i + step, ByteOrder.LITTLE_ENDIAN));
+            c = c.add(FloatVector.fromMemorySegment(sp, s, i + 2L * step, ByteOrder.LITTLE_ENDIAN));
+            d = d.add(FloatVector.fromMemorySegment(sp, s, i + 3L * step, ByteOrder.LITTLE_ENDIAN));
         }
-        return a.add(b).reduceLanes(VectorOperators.ADD);
+        return a.add(b).add(c.add(d)).reduceLanes(VectorOperators.ADD);
     }
 
     private static Tensor[] weights(CpuBackend backend, Arena arena, DType dt, int copies) {

@@ -24,10 +24,13 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Matmul throughput of the CPU backend against the machine's memory-read floor, measured in the
- * same run: the floor is a vector sum over a large native array on the same number of threads
- * (the best a streaming kernel can do); GEMV (T = 1) is memory-bound and reported as a fraction
- * of it. The weight is 2048×8192 (a 1B Llama's down_proj); {@code copies} distinct copies are
- * cycled so the working set exceeds the last-level cache and every call streams from DRAM.
+ * same run. The floor is a vector sum over a large native array on the same number of threads,
+ * four interleaved streams per thread (the GEMV kernel's access pattern); GEMV (T = 1) is
+ * memory-bound and reported as a fraction of it. The weight is 2048×8192 (a 1B Llama's
+ * down_proj); distinct copies totalling 512 MiB are cycled so every call streams from DRAM.
+ *
+ * <p>All cases run round-robin (floor, then each matmul, then again) so that on a shared machine
+ * they see the same background load; the table gives the median and the best round of each.
  *
  * <pre>java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
  *     -cp jlight-cpu/target/classes:jlight-core/target/classes dev.jlight.cpu.bench.MatmulBench [seconds]</pre>
@@ -40,112 +43,154 @@ public final class MatmulBench {
     private MatmulBench() {
     }
 
+    /** One measured case: runs once over its data and returns milliseconds per call. */
+    private record Case(String dtype, int t, double bytesPerCall, double flopsPerCall, Run run) {
+    }
+
+    private interface Run {
+        double once();
+    }
+
     public static void main(String[] args) throws Exception {
-        double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 1.5;
+        double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 20;
         try (CpuBackend backend = new CpuBackend(); Arena arena = Arena.ofShared()) {
             int threads = backend.threads();
             System.out.printf("JLight CpuBackend matmul bench: %s, %d cores visible, %d threads, Java %s, %d-bit vectors%n",
                     cpuModel(), Runtime.getRuntime().availableProcessors(), threads, Runtime.version(),
                     FloatVector.SPECIES_PREFERRED.vectorBitSize());
-            System.out.println("(other processes may be running on this machine; numbers are medians of repeated runs)");
+            System.out.println("(other processes may be running on this machine: cases run round-robin, "
+                    + "median and best round shown)");
 
-            double floor = memoryFloor(arena, threads, seconds);
-            System.out.printf("%nmemory-read floor (vector sum of a %d MiB array, %d threads): %.2f GB/s%n%n",
-                    COPIES_BYTES >> 20, threads, floor);
-
-            System.out.printf("%-6s %4s %10s %10s %10s %10s %14s%n", "w", "T", "ms/call", "w GB/s", "% floor",
-                    "GFLOP/s", "vs T x GEMV");
+            List<Case> cases = new ArrayList<>();
+            MemorySegment big = arena.allocate(COPIES_BYTES, 64);
+            big.fill((byte) 1);
+            ExecutorService ex = Executors.newFixedThreadPool(threads);
+            cases.add(new Case("floor", 0, COPIES_BYTES, 0, () -> floorOnce(ex, threads, big)));
             for (DType dt : new DType[] {DType.BF16, DType.F32, DType.F16}) {
                 int copies = (int) Math.max(2, COPIES_BYTES / ((long) N * K * dt.bytes()));
                 Tensor[] ws = weights(backend, arena, dt, copies);
-                double gemv = 0;
-                int[] ts = dt == DType.BF16 ? new int[] {1, 8, 32} : new int[] {1};
-                for (int t : ts) {
+                for (int t : dt == DType.BF16 ? new int[] {1, 8, 32} : new int[] {1}) {
                     Tensor x = backend.allocate(DType.F32, t, K);
                     fill(x, backend, t * K);
                     Tensor out = backend.allocate(DType.F32, t, N);
-                    double ms = median(() -> {
+                    cases.add(new Case(dt.toString(), t, (double) N * K * dt.bytes(), 2.0 * t * N * K, () -> {
                         long t0 = System.nanoTime();
-                        int calls = 0;
                         for (Tensor w : ws) {
                             backend.matmul(out, x, w);
-                            calls++;
                         }
-                        return (System.nanoTime() - t0) / 1e6 / calls;
-                    }, seconds);
-                    if (t == 1) {
-                        gemv = ms;
-                    }
-                    double gbs = (double) N * K * dt.bytes() / (ms * 1e6);
-                    double gflops = 2.0 * t * N * K / (ms * 1e6);
-                    System.out.printf("%-6s %4d %10.3f %10.2f %9.1f%% %10.1f %13.2fx%n", dt, t, ms, gbs, 100 * gbs / floor,
-                            gflops, t * gemv / ms);
+                        return (System.nanoTime() - t0) / 1e6 / ws.length;
+                    }));
                 }
+            }
+
+            // warm-up: the JIT must have compiled the vector kernels (they run far slower before)
+            long warmEnd = System.nanoTime() + 4_000_000_000L;
+            while (System.nanoTime() < warmEnd) {
+                for (Case c : cases) {
+                    c.run().once();
+                }
+            }
+            List<List<Double>> times = new ArrayList<>();
+            for (int i = 0; i < cases.size(); i++) {
+                times.add(new ArrayList<>());
+            }
+            long end = System.nanoTime() + (long) (seconds * 1e9);
+            int rounds = 0;
+            while (System.nanoTime() < end || rounds < 3) {
+                for (int i = 0; i < cases.size(); i++) {
+                    times.get(i).add(cases.get(i).run().once());
+                }
+                rounds++;
+            }
+            ex.shutdown();
+
+            double[] floorMs = stats(times.get(0));
+            double floorMed = COPIES_BYTES / (floorMs[0] * 1e6);
+            double floorBest = COPIES_BYTES / (floorMs[1] * 1e6);
+            System.out.printf("%nmemory-read floor (vector sum of %d MiB, 4 streams per thread, %d threads): "
+                    + "median %.2f GB/s, best %.2f GB/s (%d rounds)%n%n", COPIES_BYTES >> 20, threads, floorMed,
+                    floorBest, rounds);
+            System.out.printf("%-5s %3s | %9s %8s %7s %8s | %9s %8s %7s %8s | %s%n", "w", "T", "med ms", "GB/s",
+                    "%floor", "GFLOP/s", "best ms", "GB/s", "%floor", "GFLOP/s", "vs T x GEMV (median)");
+            double gemvMed = 0;
+            for (int i = 1; i < cases.size(); i++) {
+                Case c = cases.get(i);
+                double[] ms = stats(times.get(i));
+                if (c.t() == 1) {
+                    gemvMed = ms[0];
+                }
+                double gbMed = c.bytesPerCall() / (ms[0] * 1e6);
+                double gbBest = c.bytesPerCall() / (ms[1] * 1e6);
+                System.out.printf("%-5s %3d | %9.3f %8.2f %6.1f%% %8.1f | %9.3f %8.2f %6.1f%% %8.1f | %.2fx%n",
+                        c.dtype(), c.t(), ms[0], gbMed, 100 * gbMed / floorMed, c.flopsPerCall() / (ms[0] * 1e6),
+                        ms[1], gbBest, 100 * gbBest / floorBest, c.flopsPerCall() / (ms[1] * 1e6),
+                        c.t() * gemvMed / ms[0]);
             }
         }
     }
 
-    /**
-     * GB/s of a parallel vector sum over a large native array on as many threads as the backend,
-     * which claim 1 MiB chunks dynamically (as the backend's pool does, so a core slowed by
-     * another process does not hold the others back).
-     */
-    private static double memoryFloor(Arena arena, int threads, double seconds) throws Exception {
-        long bytes = COPIES_BYTES;
-        long chunk = 1 << 20;
-        MemorySegment big = arena.allocate(bytes, 64);
-        for (long i = 0; i < bytes; i += 4096) {
-            big.set(ValueLayout.JAVA_FLOAT, i, 1f);
-        }
-        ExecutorService ex = Executors.newFixedThreadPool(threads);
-        try {
-            double ms = median(() -> {
-                long t0 = System.nanoTime();
-                AtomicLong next = new AtomicLong();
-                List<Future<Float>> fs = new ArrayList<>();
-                for (int i = 0; i < threads; i++) {
-                    fs.add(ex.submit(() -> {
-                        float s = 0;
-                        long at;
-                        while ((at = next.getAndAdd(chunk)) < bytes) {
-                            s += sum(big.asSlice(at, Math.min(chunk, bytes - at)));
-                        }
-                        return s;
-                    }));
-                }
-                float s = 0;
-                for (Future<Float> f : fs) {
-                    try {
-                        s += f.get();
-                    } catch (Exception e) {
-                        throw new IllegalStateException(e);
-                    }
-                }
-                if (s == 42) {
-                    System.out.print("");
-                }
-                return (System.nanoTime() - t0) / 1e6;
-            }, seconds);
-            return bytes / (ms * 1e6);
-        } finally {
-            ex.shutdown();
-        }
+    /** {median, min}. */
+    private static double[] stats(List<Double> xs) {
+        double[] a = xs.stream().mapToDouble(Double::doubleValue).toArray();
+        Arrays.sort(a);
+        return new double[] {a[a.length / 2], a[0]};
     }
 
-    /** Four independent vector sums over a segment (offsets from 0, so bounds checks hoist). */
+    /** One pass of the parallel sum; threads claim 1 MiB chunks dynamically, as the backend's pool does. */
+    private static double floorOnce(ExecutorService ex, int threads, MemorySegment big) {
+        long bytes = big.byteSize();
+        long chunk = 1 << 20;
+        long t0 = System.nanoTime();
+        AtomicLong next = new AtomicLong();
+        List<Future<Float>> fs = new ArrayList<>();
+        for (int i = 0; i < threads; i++) {
+            fs.add(ex.submit(() -> {
+                float s = 0;
+                long at;
+                while ((at = next.getAndAdd(chunk)) < bytes) {
+                    s += sum(big.asSlice(at, Math.min(chunk, bytes - at)));
+                }
+                return s;
+            }));
+        }
+        float s = 0;
+        for (Future<Float> f : fs) {
+            try {
+                s += f.get();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        if (s == 42) {
+            System.out.print("");
+        }
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
+    /**
+     * Sum of a segment read as four interleaved streams (its quarters, stepped together), the
+     * access pattern of the GEMV kernel's four weight rows: a single stream leaves DRAM
+     * parallelism unused and measures well below what the GEMV itself reaches. Offsets start at
+     * 0 in each quarter's slice so the bounds checks hoist.
+     */
     private static float sum(MemorySegment s) {
         VectorSpecies<Float> sp = FloatVector.SPECIES_PREFERRED;
         int step = sp.vectorByteSize();
+        long q = s.byteSize() / 4 / step * step;
+        MemorySegment s0 = s.asSlice(0, q);
+        MemorySegment s1 = s.asSlice(q, q);
+        MemorySegment s2 = s.asSlice(2 * q, q);
+        MemorySegment s3 = s.asSlice(3 * q, q);
         FloatVector a = FloatVector.zero(sp);
         FloatVector b = FloatVector.zero(sp);
         FloatVector c = FloatVector.zero(sp);
         FloatVector d = FloatVector.zero(sp);
-        int n = (int) s.byteSize() / (4 * step) * (4 * step);
-        for (int i = 0; i < n; i += 4 * step) {
-            a = a.add(FloatVector.fromMemorySegment(sp, s, i, ByteOrder.LITTLE_ENDIAN));
-            b = b.add(FloatVector.fromMemorySegment(sp, s, i + step, ByteOrder.LITTLE_ENDIAN));
-            c = c.add(FloatVector.fromMemorySegment(sp, s, i + 2L * step, ByteOrder.LITTLE_ENDIAN));
-            d = d.add(FloatVector.fromMemorySegment(sp, s, i + 3L * step, ByteOrder.LITTLE_ENDIAN));
+        int n = (int) q;
+        for (int i = 0; i < n; i += step) {
+            a = a.add(FloatVector.fromMemorySegment(sp, s0, i, ByteOrder.LITTLE_ENDIAN));
+            b = b.add(FloatVector.fromMemorySegment(sp, s1, i, ByteOrder.LITTLE_ENDIAN));
+            c = c.add(FloatVector.fromMemorySegment(sp, s2, i, ByteOrder.LITTLE_ENDIAN));
+            d = d.add(FloatVector.fromMemorySegment(sp, s3, i, ByteOrder.LITTLE_ENDIAN));
         }
         return a.add(b).add(c.add(d)).reduceLanes(VectorOperators.ADD);
     }
@@ -175,30 +220,6 @@ public final class MatmulBench {
             v[i] = (float) rnd.nextDouble();
         }
         backend.upload(x, MemorySegment.ofArray(v));
-    }
-
-    private interface Run {
-        double once();
-    }
-
-    /**
-     * Warms up for about {@code seconds} (at least 3 runs: the JIT must have compiled the vector
-     * kernels, which run orders of magnitude slower before), then runs repeatedly for about
-     * {@code seconds}; returns the median.
-     */
-    private static double median(Run r, double seconds) {
-        long warm = System.nanoTime() + (long) (seconds * 1e9);
-        for (int i = 0; i < 3 || System.nanoTime() < warm; i++) {
-            r.once();
-        }
-        List<Double> xs = new ArrayList<>();
-        long end = System.nanoTime() + (long) (seconds * 1e9);
-        while (System.nanoTime() < end || xs.size() < 5) {
-            xs.add(r.once());
-        }
-        double[] a = xs.stream().mapToDouble(Double::doubleValue).toArray();
-        Arrays.sort(a);
-        return a[a.length / 2];
     }
 
     private static String cpuModel() {

@@ -51,7 +51,7 @@ final class Matmul {
 
     private void runBlock(WorkerPool pool, CpuTensor out, CpuTensor x, CpuTensor w, int t0, int t, int k, long n) {
         CpuTensor[] parts = w.isConcat() ? w.partsUnsafe() : new CpuTensor[] {w};
-        int rb = rowsPerChunk(n, pool.threads());
+        int rb = rowsPerChunk(n, pool.threads(), t == 1 ? 32 : 16);
         int chunks = 0;
         for (CpuTensor part : parts) {
             chunks += (int) ((part.rows() + rb - 1) / rb);
@@ -122,10 +122,14 @@ final class Matmul {
         }
     }
 
-    /** Multiple of 4 in [4, 16], small enough to give each thread ~8 chunks for balance. */
-    static int rowsPerChunk(long n, int threads) {
+    /**
+     * Multiple of 4 in [4, max], small enough to give each thread ~8 chunks for balance. GEMV
+     * takes up to 32 rows (longer weight streams, see rowsOfToken); the batched path 16, whose
+     * rows (16 × K) stay in L2 while the token groups pass over them.
+     */
+    static int rowsPerChunk(long n, int threads, int max) {
         long target = n / (8L * threads);
-        return (int) Math.max(4, Math.min(16, target) & ~3L);
+        return (int) Math.max(4, Math.min(max, target) & ~3L);
     }
 
     /**
@@ -162,21 +166,29 @@ final class Matmul {
         }
     }
 
-    /** One token against `rows` weight rows: 4 rows per pass, then single rows. */
+    /**
+     * One token against `rows` weight rows. The rows are read as four streams of s = rows/4
+     * consecutive rows each (pass j takes rows j, s+j, 2s+j, 3s+j): adjacent rows are adjacent
+     * in memory, so every stream runs on through s rows instead of stopping after one. With
+     * short rows (K = 2048: 4 KiB) that measured 1.25x faster from DRAM than four adjacent rows
+     * per pass; rows that do not make up a multiple of 4 take a single dot each.
+     */
     private static void rowsOfToken(DType dt, float[] x, int xo, MemorySegment w, long wo, long ws, int rows,
                                     int k0, int k1, MemorySegment o, long oo, boolean acc) {
-        int r = 0;
-        for (; r + 4 <= rows; r += 4) {
-            long wr = wo + r * ws;
-            long or = oo + 4L * r;
+        int s = rows / 4;
+        for (int j = 0; j < s; j++) {
+            long wr = wo + j * ws;
+            long or = oo + 4L * j;
+            long sws = s * ws;
+            long socs = 4L * s;
             switch (dt) {
-                case F32 -> MatmulKernels.f32Row1x4(x, xo, w, wr, ws, k0, k1, o, or, acc);
-                case BF16 -> MatmulKernels.bf16Row1x4(x, xo, w, wr, ws, k0, k1, o, or, acc);
-                case F16 -> MatmulKernels.f16Row1x4(x, xo, w, wr, ws, k0, k1, o, or, acc);
+                case F32 -> MatmulKernels.f32Row1x4(x, xo, w, wr, sws, k0, k1, o, or, socs, acc);
+                case BF16 -> MatmulKernels.bf16Row1x4(x, xo, w, wr, sws, k0, k1, o, or, socs, acc);
+                case F16 -> MatmulKernels.f16Row1x4(x, xo, w, wr, sws, k0, k1, o, or, socs, acc);
                 default -> throw new IllegalStateException(dt.toString());
             }
         }
-        for (; r < rows; r++) {
+        for (int r = 4 * s; r < rows; r++) {
             dot(dt, x, xo, w, wo + r * ws, k0, k1, o, oo + 4L * r, acc);
         }
     }

@@ -78,9 +78,12 @@ final class MatmulKernels {
         put(o, o3 + 4, a31.reduceLanes(VectorOperators.ADD) + f32Tail(x, x3, w, w1, kv, k1), acc);
     }
 
-    /** out[t, c0+j] (+)= x[t, k0:k1] . w[r0+j, k0:k1] for j < 4 (one token, four weight rows). */
+    /**
+     * out[t, c_j] (+)= x[t, k0:k1] . w[r_j, k0:k1] for j < 4 (one token, four weight rows
+     * {@code ws} bytes apart, their outputs {@code ocs} bytes apart).
+     */
     static void f32Row1x4(float[] x, int xo, MemorySegment w, long wo, long ws, int k0, int k1,
-                          MemorySegment o, long oo, boolean acc) {
+                          MemorySegment o, long oo, long ocs, boolean acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         FloatVector a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         int kv = k0 + (k1 - k0) / L * L;
@@ -99,9 +102,9 @@ final class MatmulKernels {
             a3 = u.fma(Vec.f32(w3s, b), a3);
         }
         put(o, oo, a0.reduceLanes(VectorOperators.ADD) + f32Tail(x, xo, w, wo, kv, k1), acc);
-        put(o, oo + 4, a1.reduceLanes(VectorOperators.ADD) + f32Tail(x, xo, w, w1, kv, k1), acc);
-        put(o, oo + 8, a2.reduceLanes(VectorOperators.ADD) + f32Tail(x, xo, w, w2, kv, k1), acc);
-        put(o, oo + 12, a3.reduceLanes(VectorOperators.ADD) + f32Tail(x, xo, w, w3, kv, k1), acc);
+        put(o, oo + ocs, a1.reduceLanes(VectorOperators.ADD) + f32Tail(x, xo, w, w1, kv, k1), acc);
+        put(o, oo + 2 * ocs, a2.reduceLanes(VectorOperators.ADD) + f32Tail(x, xo, w, w2, kv, k1), acc);
+        put(o, oo + 3 * ocs, a3.reduceLanes(VectorOperators.ADD) + f32Tail(x, xo, w, w3, kv, k1), acc);
     }
 
     /** out[t, c] (+)= x[t, k0:k1] . w[r, k0:k1]. */
@@ -172,9 +175,12 @@ final class MatmulKernels {
         put(o, o3 + 4, a31.reduceLanes(VectorOperators.ADD) + bf16Tail(x, x3, w, w1, kv, k1), acc);
     }
 
-    /** out[t, c0+j] (+)= x[t, k0:k1] . w[r0+j, k0:k1] for j < 4 (one token, four weight rows). */
+    /**
+     * out[t, c_j] (+)= x[t, k0:k1] . w[r_j, k0:k1] for j < 4 (one token, four weight rows
+     * {@code ws} bytes apart, their outputs {@code ocs} bytes apart).
+     */
     static void bf16Row1x4(float[] x, int xo, MemorySegment w, long wo, long ws, int k0, int k1,
-                          MemorySegment o, long oo, boolean acc) {
+                          MemorySegment o, long oo, long ocs, boolean acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         FloatVector a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         int kv = k0 + (k1 - k0) / (2 * L) * (2 * L);
@@ -198,9 +204,9 @@ final class MatmulKernels {
             a3 = v.fma(Vec.bf16Odd(p), u.fma(Vec.bf16Even(p), a3));
         }
         put(o, oo, a0.reduceLanes(VectorOperators.ADD) + bf16Tail(x, xo, w, wo, kv, k1), acc);
-        put(o, oo + 4, a1.reduceLanes(VectorOperators.ADD) + bf16Tail(x, xo, w, w1, kv, k1), acc);
-        put(o, oo + 8, a2.reduceLanes(VectorOperators.ADD) + bf16Tail(x, xo, w, w2, kv, k1), acc);
-        put(o, oo + 12, a3.reduceLanes(VectorOperators.ADD) + bf16Tail(x, xo, w, w3, kv, k1), acc);
+        put(o, oo + ocs, a1.reduceLanes(VectorOperators.ADD) + bf16Tail(x, xo, w, w1, kv, k1), acc);
+        put(o, oo + 2 * ocs, a2.reduceLanes(VectorOperators.ADD) + bf16Tail(x, xo, w, w2, kv, k1), acc);
+        put(o, oo + 3 * ocs, a3.reduceLanes(VectorOperators.ADD) + bf16Tail(x, xo, w, w3, kv, k1), acc);
     }
 
     /** out[t, c] (+)= x[t, k0:k1] . w[r, k0:k1]. */
@@ -261,11 +267,11 @@ final class MatmulKernels {
         put(o, oo + 3 * os, a3.reduceLanes(VectorOperators.ADD) + f16Tail(x, x3, w, wo, kv, k1), acc);
     }
 
-    /** out[t, c0+j] (+)= x[t, k0:k1] . w[r0+j, k0:k1] for j < 4, one weight row at a time (see f16Tile4x2). */
+    /** As bf16Row1x4, one weight row at a time (see f16Tile4x2). */
     static void f16Row1x4(float[] x, int xo, MemorySegment w, long wo, long ws, int k0, int k1,
-                          MemorySegment o, long oo, boolean acc) {
+                          MemorySegment o, long oo, long ocs, boolean acc) {
         for (int j = 0; j < 4; j++) {
-            f16Dot(x, xo, w, wo + j * ws, k0, k1, o, oo + 4L * j, acc);
+            f16Dot(x, xo, w, wo + j * ws, k0, k1, o, oo + j * ocs, acc);
         }
     }
 

@@ -40,6 +40,9 @@ class MatmulTest {
                     out.add(Arguments.of(dt, t, d[0], d[1], (t + d[0]) % 2 == 0));
                 }
             }
+            // GEMV chunks of 16 and 32 rows read as four streams, with a ragged last chunk
+            out.add(Arguments.of(dt, 1, 301, 100, false));
+            out.add(Arguments.of(dt, 1, 1000, 48, true));
         }
         return out;
     }

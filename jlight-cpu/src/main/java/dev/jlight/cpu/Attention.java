@@ -157,9 +157,17 @@ final class Attention {
             }
             for (int c0 = 0; c0 <= lastPos; c0 += KB) {
                 int c1 = Math.min(c0 + KB, lastPos + 1);
+                // byte offsets of the block's K/V rows (one division per key block, not per position)
+                long rowBytes = (long) kvh * hd * eb;
+                long headBytes = (long) kvHead * hd * eb;
+                int blk = c0 / bs;
+                int off = c0 - blk * bs;
                 for (int p = c0; p < c1; p++) {
-                    long slot = (long) table[p / bs] * bs + p % bs;
-                    kvOff[p - c0] = (slot * kvh + kvHead) * hd * eb;
+                    kvOff[p - c0] = ((long) table[blk] * bs + off) * rowBytes + headBytes;
+                    if (++off == bs) {
+                        off = 0;
+                        blk++;
+                    }
                 }
                 // scores: four K rows at a time against each of the unit's rows that sees them all
                 int n = c1 - c0;

@@ -14,13 +14,17 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Causal paged attention over a flat batch, and the K/V writes that precede it.
  *
- * <p>Work unit = (sequence, kv head, tile of up to {@code 16 / G} consecutive query tokens of
- * that sequence), G = numHeads / numKvHeads. The unit's rows are its tokens × the G query heads
- * that share the kv head, so each K and V row read from the pool (widened from BF16/F16 if so
- * stored) serves all of them. Keys are visited in blocks of {@link #KB} positions with an online
- * softmax in f32 (running max and sum, accumulator rescaled when the max grows); a row stops at
- * its own position (causal). Dot products and the V accumulation are vectorized over headDim with
- * a scalar tail, so any headDim works.
+ * <p>Work unit = (sequence, kv head, tile of up to {@code max(1, 16 / G)} consecutive query tokens
+ * of that sequence), G = numHeads / numKvHeads. The unit's rows are its tokens × the G query heads
+ * that share the kv head, so each K and V row read from the pool serves all of them. Keys are
+ * visited in blocks of {@link #KB} positions with an online softmax in f32 (running max and sum,
+ * accumulator rescaled when the max grows); a row stops at its own position (causal).
+ *
+ * <p>Per block: scores take four K rows at a time against each query row (held in a heap buffer);
+ * then each row's output accumulator is updated with four vectors of it in registers while all
+ * the block's V rows pass. BF16/F16 pools are read with the pair loads of the matmul kernels
+ * (q and the accumulator live in the pair-permuted layout, undone at the end). Everything is
+ * vectorized over headDim with a scalar tail, so any headDim works.
  */
 final class Attention {
     /** Key positions per block of the online softmax. */
@@ -43,6 +47,11 @@ final class Attention {
         long[] kvOff = new long[KB];
 
         void ensure(int rows, int hd) {
+            if (max.length < rows) {
+                max = new float[rows];
+                sum = new float[rows];
+                count = new int[rows];
+            }
             if (scores.length < rows * KB) {
                 scores = new float[rows * KB];
             }

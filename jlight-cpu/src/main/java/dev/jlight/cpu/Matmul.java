@@ -42,7 +42,7 @@ final class Matmul {
         if (t == 0 || n == 0) {
             return;
         }
-        int block = (int) Math.max(1, Math.min(t, MAX_SCRATCH / Math.max(1, k)));
+        int block = Math.max(1, Math.min(t, MAX_SCRATCH / Math.max(1, k)));
         for (int t0 = 0; t0 < t; t0 += block) {
             int tb = Math.min(block, t - t0);
             runBlock(pool, out, x, w, t0, tb, k, n);

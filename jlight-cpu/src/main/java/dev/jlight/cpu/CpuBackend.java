@@ -26,6 +26,7 @@ public final class CpuBackend implements Backend {
     private final WorkerPool pool;
     private final Arena arena = Arena.ofShared();
     private final Rope rope = new Rope();
+    private final Matmul matmul = new Matmul();
     private final List<CpuKvCache> caches = new ArrayList<>();
     private boolean closed;
 
@@ -278,7 +279,7 @@ public final class CpuBackend implements Backend {
                     + Tensor.shapeString(xs.shape()) + " and w " + Tensor.shapeString(ws.shape()) + " (expected ["
                     + xs.rows() + ", " + ws.rows() + "])");
         }
-        Matmul.run(pool, o, xs, ws);
+        matmul.run(pool, o, xs, ws);
     }
 
     @Override

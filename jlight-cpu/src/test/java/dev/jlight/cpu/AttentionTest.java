@@ -62,13 +62,15 @@ class AttentionTest {
         check(backend, kvType, g, bs, hd, SEQS, 1234L * g + 17L * bs + hd + kvType.ordinal());
     }
 
-    /** Head dims that leave vector tails, and the F16 pool, on a smaller batch. */
+    /** Head dims that leave vector tails, the F16 pool, and G = 32, on a smaller batch. */
     static List<Arguments> oddCases() {
         List<Arguments> out = new ArrayList<>();
         for (int hd : new int[] {20, 80, 96, 256}) {
             out.add(Arguments.of(DType.F16, 4, 16, hd));
             out.add(Arguments.of(DType.F32, 2, 4, hd));
         }
+        // more query heads per kv head than a unit's usual 16 rows (multi-query attention)
+        out.add(Arguments.of(DType.BF16, 32, 16, 16));
         return out;
     }
 

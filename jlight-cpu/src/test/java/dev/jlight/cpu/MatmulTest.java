@@ -40,6 +40,9 @@ class MatmulTest {
                     out.add(Arguments.of(dt, t, d[0], d[1], (t + d[0]) % 2 == 0));
                 }
             }
+            // GEMV chunks of 16 and 32 rows read as four streams, with a ragged last chunk
+            out.add(Arguments.of(dt, 1, 301, 100, false));
+            out.add(Arguments.of(dt, 1, 1000, 48, true));
         }
         return out;
     }
@@ -121,6 +124,22 @@ class MatmulTest {
         backend.matmul(out.view, TestSupport.input(backend, xv, t, k, false), w);
         out.checkSentinels("matmul");
         assertClose("matmul strided w", reference(xv, wv, t, n, k), out.values());
+    }
+
+    /** K longer than one K block: partial sums of the blocks are added into out. */
+    @ParameterizedTest(name = "matmul(w={0},T=5,N=6,K=KC+100)")
+    @EnumSource(value = DType.class, names = {"F32", "BF16", "F16"})
+    void longK(DType dt) {
+        int t = 5;
+        int n = 6;
+        int k = Matmul.KC + 100;
+        SplittableRandom rnd = new SplittableRandom(13);
+        float[] xv = random(rnd, t * k, 1);
+        float[] wv = roundTo(dt, random(rnd, n * k, 1));
+        TestSupport.Padded out = new TestSupport.Padded(backend, t, n);
+        backend.matmul(out.view, TestSupport.input(backend, xv, t, k, true), TestSupport.weight(backend, dt, wv, n, k));
+        out.checkSentinels("matmul");
+        assertClose("matmul long K", reference(xv, wv, t, n, k), out.values());
     }
 
     /** Same answer on 1 and 3 threads for a matmul big enough to be split. */

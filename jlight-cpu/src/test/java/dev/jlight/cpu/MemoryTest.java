@@ -145,6 +145,63 @@ class MemoryTest {
         }
     }
 
+    /** The pair loads of the matmul and attention kernels: even/odd elements of 2L 16-bit values, every pattern. */
+    @Test
+    void pairLoadsWidenEveryBitPatternExactly() {
+        MemorySegment s = Arena.ofAuto().allocate(65536 * 2, 64);
+        for (int i = 0; i < 65536; i++) {
+            s.setAtIndex(ValueLayout.JAVA_SHORT, i, (short) i);
+        }
+        int l = Vec.L;
+        float[] even = new float[l];
+        float[] odd = new float[l];
+        for (DType dt : new DType[] {DType.BF16, DType.F16}) {
+            for (int i = 0; i < 65536; i += 2 * l) {
+                var p = Vec.ints(s, 2L * i);
+                (dt == DType.BF16 ? Vec.bf16Even(p) : Vec.f16Even(p)).intoArray(even, 0);
+                (dt == DType.BF16 ? Vec.bf16Odd(p) : Vec.f16Odd(p)).intoArray(odd, 0);
+                for (int j = 0; j < l; j++) {
+                    checkBits(dt, i + 2 * j, even[j]);
+                    checkBits(dt, i + 2 * j + 1, odd[j]);
+                }
+            }
+        }
+    }
+
+    private static void checkBits(DType dt, int bits, float got) {
+        float want = dt == DType.BF16 ? DType.bf16ToFloat((short) bits) : Float.float16ToFloat((short) bits);
+        if (Float.isNaN(want)) {
+            assertTrue(Float.isNaN(got), dt + " " + Integer.toHexString(bits));
+        } else {
+            assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(got), dt + " " + Integer.toHexString(bits));
+        }
+    }
+
+    @Test
+    void permuteSplitsEachBlockIntoEvensThenOdds() {
+        int l = Vec.L;
+        int k = 4 * l + 3;
+        float[] a = new float[k + 2];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = i - 1;
+        }
+        Matmul.permute(a, 1, k);
+        assertEquals(-1, a[0]);
+        for (int b = 0; b < 2; b++) {
+            for (int j = 0; j < l; j++) {
+                assertEquals(b * 2 * l + 2 * j, a[1 + b * 2 * l + j]);
+                assertEquals(b * 2 * l + 2 * j + 1, a[1 + b * 2 * l + l + j]);
+            }
+        }
+        for (int i = 4 * l; i < k; i++) {
+            assertEquals(i, a[1 + i], "tail stays in place");
+        }
+        Attention.unpermute(a, 1, k);
+        for (int i = 0; i < a.length; i++) {
+            assertEquals(i - 1, a[i]);
+        }
+    }
+
     @Test
     void kvCacheIsDiscoveredAndClosedWithTheBackend() {
         CpuBackend b = new CpuBackend(1);

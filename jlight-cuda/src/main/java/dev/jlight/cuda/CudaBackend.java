@@ -704,8 +704,11 @@ public final class CudaBackend implements Backend {
      * L2 overwritten (a memset of 128 MiB) before every timed run so that weights come from HBM.
      */
     private double[] timeAgainstEachOther(Runnable a, Runnable b) {
-        CudaTensor flush = newTensor(DType.BF16, new long[] {L2_FLUSH_BYTES / 2}, DeviceArena.Purpose.WORKSPACE,
-                "L2 flush for GEMV timing");
+        CudaTensor flush = null;
+        if (arena.largestFree() >= L2_FLUSH_BYTES + (64L << 20)) { // a full arena (KV cache) times without the flush
+            flush = newTensor(DType.BF16, new long[] {L2_FLUSH_BYTES / 2}, DeviceArena.Purpose.WORKSPACE,
+                    "L2 flush for GEMV timing");
+        }
         MemorySegment[] ev = new MemorySegment[4 * TUNE_RUNS];
         try {
             for (int i = 0; i < ev.length; i++) {
@@ -715,7 +718,9 @@ public final class CudaBackend implements Backend {
             b.run();
             for (int i = 0; i < TUNE_RUNS; i++) {
                 for (int which = 0; which < 2; which++) {
-                    driver.memsetD8Async(flush.ptr(), i, L2_FLUSH_BYTES, stream);
+                    if (flush != null) {
+                        driver.memsetD8Async(flush.ptr(), i, L2_FLUSH_BYTES, stream);
+                    }
                     driver.eventRecord(ev[4 * i + 2 * which], stream);
                     (which == 0 ? a : b).run();
                     driver.eventRecord(ev[4 * i + 2 * which + 1], stream);
@@ -737,7 +742,9 @@ public final class CudaBackend implements Backend {
                     driver.eventDestroy(e);
                 }
             }
-            flush.storage().release();
+            if (flush != null) {
+                flush.storage().release();
+            }
         }
     }
 
@@ -944,7 +951,17 @@ public final class CudaBackend implements Backend {
                 }
                 long part = 0;
                 if (maxSplits > 1) {
-                    part = splitPartials((long) t * numHeads * maxSplits * (hd + 2L) * 4);
+                    long bytes = (long) t * numHeads * maxSplits * (hd + 2L) * 4;
+                    if (splitPartials == null || splitPartials.denseBytes() < bytes) {
+                        // no room for partials (a full arena): no split
+                        if (arena.largestFree() < Math.max(bytes, 4L << 20) + (16L << 20)) {
+                            splitSize = bound;
+                            maxSplits = 1;
+                        }
+                    }
+                    if (maxSplits > 1) {
+                        part = splitPartials(bytes);
+                    }
                 }
                 int p = hd <= 64 ? 1 : hd <= 128 ? 2 : 4;
                 int smem = ATTN_WARPS * group * (hd + 2) * 4;
@@ -991,7 +1008,11 @@ public final class CudaBackend implements Backend {
             if (splitPartials != null) {
                 retire(splitPartials);
             }
-            long size = Math.max(bytes, splitPartials == null ? 4L << 20 : 2 * splitPartials.denseBytes());
+            long size = Math.max(bytes, 4L << 20);
+            if (splitPartials != null && 2 * splitPartials.denseBytes() > size
+                    && arena.largestFree() > 2 * splitPartials.denseBytes() + (64L << 20)) {
+                size = 2 * splitPartials.denseBytes(); // grow geometrically while there is room
+            }
             splitPartials = newTensor(DType.F32, new long[] {size / 4}, DeviceArena.Purpose.WORKSPACE,
                     "split-KV attention partials");
         }

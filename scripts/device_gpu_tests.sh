@@ -64,8 +64,9 @@ step() {
 if [[ "$what" == all || "$what" == tests ]]; then
   : > "$OUT/gpu-tests.txt"
   rm -rf "$OUT/junit"/*
-  classes=(CudaAvailabilityTest DeviceArenaTest CudaOpsTest CudaAttentionTest CudaLlamaModelTest
-           CudaGraphRunnerTest CudaGoldenTest CudaEngineTest)
+  # the new kernels' and paths' tests first, the suite that passed on the first device run last
+  classes=(CudaAvailabilityTest DeviceArenaTest CudaAttentionTest CudaGoldenTest CudaGraphRunnerTest
+           CudaEngineTest CudaLlamaModelTest CudaOpsTest)
   # test classes added later run too (the list pack_gpu_run.sh wrote from the test jar)
   if [[ -f .device/test-classes.txt ]]; then
     while read -r c; do

@@ -7,3 +7,4 @@
 #include "attention.cu"
 #include "attention_split.cu"
 #include "gemv.cu"
+#include "attention_flash.cu"

@@ -51,6 +51,51 @@ static float __shfl_xor_sync(unsigned, float v, int o) {
     return r;
 }
 
+#define __align__(x)
+alignas(16) unsigned char flash_smem[64 * 1024];
+#define JLIGHT_EMU 1
+
+static float bits_to_float(unsigned short h) {
+    unsigned u = (unsigned) h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+// mma.sync.m16n8k16.row.col.f32.bf16.bf16.f32 with PTX's fragment layouts (ISA, "Matrix
+// fragments for mma.m16n8k16"): A reg r of lane l holds row l/4 (+8 for r = 1, 3), columns
+// 2(l%4) (+8 for r = 2, 3) and +1; B reg r holds rows (k) 2(l%4) (+8 for r = 1) and +1 of column
+// l/4; C element e holds row l/4 (+8 for e >= 2), column 2(l%4) + e%2.
+static unsigned g_ma[1024][4], g_mb[1024][2];
+static void mma_16816(float* d, const unsigned* a, const unsigned* b) {
+    int t = threadIdx.x, warp = t >> 5, lane = t & 31;
+    auto& bar = *g_warp_barriers[warp];
+    for (int i = 0; i < 4; i++) g_ma[t][i] = a[i];
+    g_mb[t][0] = b[0];
+    g_mb[t][1] = b[1];
+    bar.arrive_and_wait();
+    auto A = [&](int row, int k) {
+        int l = (row % 8) * 4 + (k % 8) / 2, reg = (row >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0);
+        unsigned w = g_ma[warp * 32 + l][reg];
+        return bits_to_float((unsigned short) (k % 2 ? w >> 16 : w & 0xffff));
+    };
+    auto B = [&](int k, int col) {
+        int l = col * 4 + (k % 8) / 2, reg = k >= 8 ? 1 : 0;
+        unsigned w = g_mb[warp * 32 + l][reg];
+        return bits_to_float((unsigned short) (k % 2 ? w >> 16 : w & 0xffff));
+    };
+    int g = lane >> 2, tq = lane & 3;
+    float r[4];
+    for (int e = 0; e < 4; e++) {
+        int row = g + (e >= 2 ? 8 : 0), col = 2 * tq + (e & 1);
+        float acc = 0.f;
+        for (int k = 0; k < 16; k++) acc += A(row, k) * B(k, col);
+        r[e] = acc;
+    }
+    bar.arrive_and_wait();
+    for (int e = 0; e < 4; e++) d[e] += r[e];
+}
+
 template <typename T> static T __ldg(const T* p) { return *p; }
 template <typename T> static T __ldcs(const T* p) { return *p; }
 using std::min;
@@ -59,6 +104,7 @@ using std::max;
 #include "../../main/cuda/common.cuh"
 #include "../../main/cuda/attention_split.cu"
 #include "../../main/cuda/gemv.cu"
+#include "../../main/cuda/attention_flash.cu"
 #include "../../main/cuda/elementwise.cu"
 
 // launches fn over grid (gx, gy) with bx threads, one block at a time
@@ -111,7 +157,7 @@ static void check(const char* what, const std::vector<float>& got, const std::ve
 // ---- split attention ------------------------------------------------------------------------
 // seqs: {cached, new} per sequence; one layer; block size bs
 static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vector<std::pair<int, int>> seqs,
-                           int splitSize, int maxSplits) {
+                           int splitSize, int maxSplits, bool flash = false) {
     int H = kvHeads * G, kvDim = kvHeads * hd, S = (int) seqs.size();
     std::vector<int> qs(S + 1, 0), lens(S), tokenSeq;
     int maxBlocks = 0;
@@ -143,8 +189,29 @@ static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vecto
         maxBlocks, scale, ldo, ldq, splitSize, maxSplits, T);
         RUN(1, 1, 8) RUN(2, 1, 8) RUN(3, 2, 8) RUN(4, 2, 8) RUN(8, 4, 4) RUN(4, 1, 8) RUN(1, 4, 4) RUN(7, 2, 8)
     };
-    launch(kvHeads * maxSplits, T, 128, kernel);
-    if (maxSplits > 1) {
+    if (flash) {
+        std::vector<int> tileSeq, tileStart;
+        for (int s = 0; s < S; s++) {
+            for (int t = qs[s]; t < qs[s + 1]; t += 64) {
+                tileSeq.push_back(s);
+                tileStart.push_back(t);
+            }
+        }
+        launch((unsigned) tileSeq.size(), H, 128, [&] {
+            if (hd == 64) {
+                flash_attention<64>(out.data(), q.data(), kPool.data(), vPool.data(), qs.data(), lens.data(),
+                                    tables.data(), tileSeq.data(), tileStart.data(), kvHeads, G, bs, maxBlocks, scale,
+                                    ldo, ldq);
+            } else {
+                flash_attention<128>(out.data(), q.data(), kPool.data(), vPool.data(), qs.data(), lens.data(),
+                                     tables.data(), tileSeq.data(), tileStart.data(), kvHeads, G, bs, maxBlocks,
+                                     scale, ldo, ldq);
+            }
+        });
+    } else {
+        launch(kvHeads * maxSplits, T, 128, kernel);
+    }
+    if (!flash && maxSplits > 1) {
         launch(H, T, 128, [&] {
             attention_combine_bf16(out.data(), part.data(), qs.data(), lens.data(), tokenSeq.data(), H, hd, splitSize,
                                    maxSplits, T, ldo);
@@ -184,9 +251,13 @@ static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vecto
         }
     }
     char name[200];
-    snprintf(name, sizeof name, "split attention G=%d P=%d kvHeads=%d D=%d T=%d split %d x %d", G, P, kvHeads, hd, T,
-             splitSize, maxSplits);
-    check(name, got, want, 1e-4);
+    if (flash) {
+        snprintf(name, sizeof name, "flash attention G=%d kvHeads=%d D=%d T=%d", G, kvHeads, hd, T);
+    } else {
+        snprintf(name, sizeof name, "split attention G=%d P=%d kvHeads=%d D=%d T=%d split %d x %d", G, P, kvHeads,
+                 hd, T, splitSize, maxSplits);
+    }
+    check(name, got, want, flash ? 2e-4 : 1e-4);
 }
 
 // ---- gemv -----------------------------------------------------------------------------------
@@ -228,6 +299,11 @@ int main() {
     attention_case(4, 1, 2, 8, 4, {{40, 2}}, 16, 3);
     attention_case(7, 2, 1, 128, 16, {{100, 1}}, 64, 2);
     attention_case(1, 4, 1, 256, 16, {{70, 1}}, 64, 2);
+    // flash: tiles straddling 64-token boundaries, cached prefixes, decode tokens, GQA 1..4
+    attention_case(4, 0, 2, 128, 16, {{0, 70}, {30, 1}, {100, 9}}, 0, 0, true);
+    attention_case(1, 0, 2, 64, 16, {{0, 130}}, 0, 0, true);
+    attention_case(3, 0, 1, 64, 4, {{65, 64}, {0, 1}, {7, 3}}, 0, 0, true);
+    attention_case(2, 0, 1, 128, 16, {{200, 40}}, 0, 0, true);
     // gemv: odd N (rows past N), K not a multiple of 256, strided x and out
     gemv_case<1, bf16>(37, 264, 264, 264, 40);
     gemv_case<1, float>(100, 4096, 4104, 4096, 100);

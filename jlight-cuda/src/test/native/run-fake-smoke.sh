@@ -21,6 +21,6 @@ LD_LIBRARY_PATH="$out" java --enable-native-access=ALL-UNNAMED -cp "$cp" "$here/
 # the decode benchmark's Java side at a tiny shape (the fake kernels do not run: timings are meaningless)
 LD_LIBRARY_PATH="$out" java --enable-native-access=ALL-UNNAMED -Xmx4g -Djlight.commit=fake -cp "$cp" \
   dev.jlight.cuda.bench.LlamaDecodeBench --model "$out" --batch-sizes 1,8,64 --decode-steps 16 \
-  --prefill-lens 64,300 --profile-batches 1 --out "$out/decode-bench.md"
+  --prefill-lens 64,600 --profile-batches 1 --out "$out/decode-bench.md"
 grep -q "failed" "$out/decode-bench.md" && { echo "run-fake-smoke: a bench phase failed" >&2; exit 1; }
 echo "run-fake-smoke: OK"

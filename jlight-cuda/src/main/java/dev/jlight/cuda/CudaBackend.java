@@ -67,12 +67,14 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The attention kernel: {@code SPLIT} (split-KV, GQA groups of 1..8 together, several rows in
-     * flight per warp; splits the context when the grid would be small), {@code GROUPED} (the
-     * query heads of a KV head together, GQA 2/4/8), {@code SIMPLE} (one block per query head).
-     * {@code AUTO} is SPLIT where it applies. -Djlight.cuda.attention=auto|split|grouped|simple.
+     * The attention kernel: {@code FLASH} (tensor cores, tiles of 64 query tokens sharing K/V
+     * tiles through shared memory; head dims 64 and 128), {@code SPLIT} (split-KV, GQA groups of
+     * 1..8 together, several rows in flight per warp; splits the context when the grid would be
+     * small), {@code GROUPED} (the query heads of a KV head together, GQA 2/4/8), {@code SIMPLE}
+     * (one block per query head). {@code AUTO}: FLASH for steps of at least 512 tokens where it
+     * applies, else SPLIT where it applies. -Djlight.cuda.attention=auto|flash|split|grouped|simple.
      */
-    public enum AttentionKernel { AUTO, SPLIT, GROUPED, SIMPLE }
+    public enum AttentionKernel { AUTO, FLASH, SPLIT, GROUPED, SIMPLE }
 
     /**
      * Matmuls of at most 8 tokens: {@code ON} always the GEMV kernel (where shapes and alignment
@@ -702,8 +704,11 @@ public final class CudaBackend implements Backend {
      * L2 overwritten (a memset of 128 MiB) before every timed run so that weights come from HBM.
      */
     private double[] timeAgainstEachOther(Runnable a, Runnable b) {
-        CudaTensor flush = newTensor(DType.BF16, new long[] {L2_FLUSH_BYTES / 2}, DeviceArena.Purpose.WORKSPACE,
-                "L2 flush for GEMV timing");
+        CudaTensor flush = null;
+        if (arena.largestFree() >= L2_FLUSH_BYTES + (64L << 20)) { // a full arena (KV cache) times without the flush
+            flush = newTensor(DType.BF16, new long[] {L2_FLUSH_BYTES / 2}, DeviceArena.Purpose.WORKSPACE,
+                    "L2 flush for GEMV timing");
+        }
         MemorySegment[] ev = new MemorySegment[4 * TUNE_RUNS];
         try {
             for (int i = 0; i < ev.length; i++) {
@@ -713,7 +718,9 @@ public final class CudaBackend implements Backend {
             b.run();
             for (int i = 0; i < TUNE_RUNS; i++) {
                 for (int which = 0; which < 2; which++) {
-                    driver.memsetD8Async(flush.ptr(), i, L2_FLUSH_BYTES, stream);
+                    if (flush != null) {
+                        driver.memsetD8Async(flush.ptr(), i, L2_FLUSH_BYTES, stream);
+                    }
                     driver.eventRecord(ev[4 * i + 2 * which], stream);
                     (which == 0 ? a : b).run();
                     driver.eventRecord(ev[4 * i + 2 * which + 1], stream);
@@ -735,7 +742,9 @@ public final class CudaBackend implements Backend {
                     driver.eventDestroy(e);
                 }
             }
-            flush.storage().release();
+            if (flush != null) {
+                flush.storage().release();
+            }
         }
     }
 
@@ -905,7 +914,14 @@ public final class CudaBackend implements Backend {
         int kvHeads = spec.numKvHeads();
         int threads = 32 * ATTN_WARPS;
         AttentionKernel kind = attentionKernel;
-        if (kind == AttentionKernel.AUTO || kind == AttentionKernel.SPLIT) {
+        boolean flashFits = (hd == 64 || hd == 128) && o.rowStride() % 2 == 0 && qq.rowStride() % 2 == 0;
+        if (kind == AttentionKernel.AUTO) {
+            kind = flashFits && t >= FLASH_MIN_TOKENS ? AttentionKernel.FLASH : AttentionKernel.SPLIT;
+        }
+        if (kind == AttentionKernel.FLASH && !flashFits) {
+            kind = AttentionKernel.SPLIT;
+        }
+        if (kind == AttentionKernel.SPLIT) {
             kind = group <= 8 ? AttentionKernel.SPLIT : AttentionKernel.SIMPLE;
         } else if (kind == AttentionKernel.GROUPED && group != 2 && group != 4 && group != 8) {
             kind = AttentionKernel.SIMPLE;
@@ -914,6 +930,13 @@ public final class CudaBackend implements Backend {
         Supplier<String> what = () -> "attention(layer=" + layer + ",T=" + t + ",seqs=" + meta.numSeqs() + ",heads="
                 + numHeads + "/" + kvHeads + ",D=" + hd + ",maxSeqLen=" + meta.maxSeqLen() + "," + used + ")";
         switch (kind) {
+            case FLASH -> {
+                int smem = 2 * FLASH_TILE * (hd + 8) * 2;
+                launch("flash_attention_d" + hd + "_bf16", m.numTiles(), numHeads, threads, smem, what, o.ptr(),
+                        qq.ptr(), c.kPool(layer), c.vPool(layer), m.queryStart(), m.seqLens(), m.blockTables(),
+                        m.tileSeq(), m.tileStart(), kvHeads, group, spec.blockSize(), m.maxBlocks(), scale,
+                        o.rowStride(), qq.rowStride());
+            }
             case SPLIT -> {
                 // the grid is sized for a context bound: the step's longest sequence, or in a
                 // captured step the graph's bound (lengths themselves are read on the device)
@@ -928,7 +951,17 @@ public final class CudaBackend implements Backend {
                 }
                 long part = 0;
                 if (maxSplits > 1) {
-                    part = splitPartials((long) t * numHeads * maxSplits * (hd + 2L) * 4);
+                    long bytes = (long) t * numHeads * maxSplits * (hd + 2L) * 4;
+                    if (splitPartials == null || splitPartials.denseBytes() < bytes) {
+                        // no room for partials (a full arena): no split
+                        if (arena.largestFree() < Math.max(bytes, 4L << 20) + (16L << 20)) {
+                            splitSize = bound;
+                            maxSplits = 1;
+                        }
+                    }
+                    if (maxSplits > 1) {
+                        part = splitPartials(bytes);
+                    }
                 }
                 int p = hd <= 64 ? 1 : hd <= 128 ? 2 : 4;
                 int smem = ATTN_WARPS * group * (hd + 2) * 4;
@@ -958,6 +991,9 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /** AUTO picks the flash kernel for steps of at least this many tokens (prefill). */
+    private static final int FLASH_MIN_TOKENS = 512;
+
     /** Split-KV attention: at least this many positions per split, at most this many splits. */
     private static final int SPLIT_MIN = 64;
     private static final int SPLIT_MAX = 128;
@@ -972,7 +1008,11 @@ public final class CudaBackend implements Backend {
             if (splitPartials != null) {
                 retire(splitPartials);
             }
-            long size = Math.max(bytes, splitPartials == null ? 4L << 20 : 2 * splitPartials.denseBytes());
+            long size = Math.max(bytes, 4L << 20);
+            if (splitPartials != null && 2 * splitPartials.denseBytes() > size
+                    && arena.largestFree() > 2 * splitPartials.denseBytes() + (64L << 20)) {
+                size = 2 * splitPartials.denseBytes(); // grow geometrically while there is room
+            }
             splitPartials = newTensor(DType.F32, new long[] {size / 4}, DeviceArena.Purpose.WORKSPACE,
                     "split-KV attention partials");
         }
@@ -994,8 +1034,12 @@ public final class CudaBackend implements Backend {
 
     /** Device copies of one step's AttentionMetadata (I32), uploaded once per step. */
     private record StepMeta(AttentionMetadata source, KvCacheSpec spec, CudaTensor buffer, long queryStart,
-                            long seqLens, long blockTables, long slotMapping, long tokenSeq, int maxBlocks) {
+                            long seqLens, long blockTables, long slotMapping, long tokenSeq, int maxBlocks,
+                            long tileSeq, long tileStart, int numTiles) {
     }
+
+    /** Query tokens per flash-attention tile (attention_flash.cu's FLASH_BM). */
+    private static final int FLASH_TILE = 64;
 
     private StepMeta stepMeta(AttentionMetadata meta, KvCacheSpec spec) {
         StepMeta m = stepMeta;
@@ -1013,7 +1057,11 @@ public final class CudaBackend implements Backend {
         for (int[] tb : tables) {
             maxBlocks = Math.max(maxBlocks, tb.length);
         }
-        int[] all = new int[(s + 1) + s + s * maxBlocks + t + t];
+        int numTiles = 0;
+        for (int i = 0; i < s; i++) {
+            numTiles += (meta.queryLen(i) + FLASH_TILE - 1) / FLASH_TILE;
+        }
+        int[] all = new int[(s + 1) + s + s * maxBlocks + t + t + 2 * numTiles];
         System.arraycopy(qs, 0, all, 0, s + 1);
         System.arraycopy(lens, 0, all, s + 1, s);
         int bt = 2 * s + 1;
@@ -1046,6 +1094,17 @@ public final class CudaBackend implements Backend {
             }
         }
         System.arraycopy(slots, 0, all, sm, t);
+        // flash-attention tiles: up to FLASH_TILE consecutive tokens of one sequence each
+        int tsq = ts + t;
+        int tst = tsq + numTiles;
+        int tile = 0;
+        for (int i = 0; i < s; i++) {
+            for (int tok = qs[i]; tok < qs[i + 1]; tok += FLASH_TILE) {
+                all[tsq + tile] = i;
+                all[tst + tile] = tok;
+                tile++;
+            }
+        }
         CudaTensor buf = m != null && m.buffer().numel() >= all.length ? m.buffer() : null;
         if (buf == null) {
             if (m != null) {
@@ -1057,7 +1116,7 @@ public final class CudaBackend implements Backend {
         copyToDevice(buf.ptr(), MemorySegment.ofArray(all), all.length * 4L);
         long base = buf.ptr();
         stepMeta = new StepMeta(meta, spec, buf, base, base + 4L * (s + 1), base + 4L * bt, base + 4L * sm,
-                base + 4L * ts, maxBlocks);
+                base + 4L * ts, maxBlocks, base + 4L * tsq, base + 4L * tst, numTiles);
         return stepMeta;
     }
 

@@ -21,8 +21,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * writeKv + paged attention against the CPU backend, through each kernel (split-KV, grouped for
- * GQA 2/4/8, one head per block): GQA group sizes 1/3/4/7/8, head dims 32/64/96/128/256,
+ * writeKv + paged attention against the CPU backend, through each kernel (flash on tensor cores,
+ * split-KV, grouped for GQA 2/4/8, one head per block): GQA group sizes 1/3/4/7/8, head dims 32/64/96/128/256,
  * block size 16, shuffled physical blocks, a flat batch mixing a fresh prefill, decode tokens
  * and a prefill chunk over a cached prefix, and a token whose slot is -1 (its K/V already in
  * the cache from the previous step, which must be kept); long contexts with few tokens, where the
@@ -66,9 +66,10 @@ class CudaAttentionTest {
                 Arguments.of(32, 8, 128, longContext), Arguments.of(6, 2, 32, longContext),
                 Arguments.of(8, 1, 256, longContext), Arguments.of(10, 2, 64, longContext),
                 Arguments.of(7, 1, 128, decode));
-        // each case through every kernel (GROUPED falls back to SIMPLE outside GQA 2/4/8)
-        return base.flatMap(a -> Stream.of(CudaBackend.AttentionKernel.SPLIT, CudaBackend.AttentionKernel.GROUPED,
-                CudaBackend.AttentionKernel.SIMPLE).map(k -> {
+        // each case through every kernel (FLASH falls back to SPLIT for head dims other than 64 and
+        // 128, GROUPED to SIMPLE outside GQA 2/4/8)
+        return base.flatMap(a -> Stream.of(CudaBackend.AttentionKernel.FLASH, CudaBackend.AttentionKernel.SPLIT,
+                CudaBackend.AttentionKernel.GROUPED, CudaBackend.AttentionKernel.SIMPLE).map(k -> {
             Object[] v = a.get();
             return Arguments.of(v[0], v[1], v[2], v[3], k);
         }));

@@ -72,7 +72,7 @@ class CudaGoldenTest {
     static Stream<Arguments> cases() throws IOException {
         List<Arguments> out = new ArrayList<>();
         for (String name : GoldenModel.names()) {
-            for (CudaBackend.AttentionKernel k : List.of(CudaBackend.AttentionKernel.SPLIT,
+            for (CudaBackend.AttentionKernel k : List.of(CudaBackend.AttentionKernel.FLASH, CudaBackend.AttentionKernel.SPLIT,
                     CudaBackend.AttentionKernel.GROUPED, CudaBackend.AttentionKernel.SIMPLE)) {
                 out.add(Arguments.of(name, k));
             }

@@ -419,10 +419,26 @@ public final class LlamaDecodeBench {
                 ms[r] = (System.nanoTime() - t0) / 1e6;
             }
             double med = median(Arrays.copyOfRange(ms, 1, ms.length));
-            String row = String.format(Locale.ROOT, "| %d | %.2f | %.0f |", len, med, len * 1e3 / med);
             System.out.printf(Locale.ROOT, "prefill %d: %.2f ms, %.0f tok/s (first run %.2f ms)%n", len, med,
                     len * 1e3 / med, ms[0]);
-            return row;
+            // the same prefill with the split-KV attention kernel instead of flash, for comparison
+            String other = "";
+            CudaBackend.AttentionKernel before = gpu.attentionKernel();
+            if (before == CudaBackend.AttentionKernel.AUTO && len >= 512) {
+                try {
+                    gpu.setAttentionKernel(CudaBackend.AttentionKernel.SPLIT);
+                    ForwardBatch b = new ForwardBatch(tokens, positions, new AttentionMetadata(new int[] {0, len},
+                            new int[] {len}, new int[][] {table}, slots, BLOCK), new int[] {len - 1});
+                    long t0 = System.nanoTime();
+                    model.forward(b, kv);
+                    double split = (System.nanoTime() - t0) / 1e6;
+                    other = String.format(Locale.ROOT, " (with split-KV instead of flash attention: %.2f ms)", split);
+                    System.out.println("prefill " + len + other);
+                } finally {
+                    gpu.setAttentionKernel(before);
+                }
+            }
+            return String.format(Locale.ROOT, "| %d | %.2f | %.0f |%s", len, med, len * 1e3 / med, other);
         }
     }
 

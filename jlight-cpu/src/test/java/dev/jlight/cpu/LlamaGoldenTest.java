@@ -66,7 +66,7 @@ class LlamaGoldenTest {
         Collections.shuffle(order, new Random(p.index()));
         int[] table = order.stream().limit(blocks).mapToInt(Integer::intValue).toArray();
         try (KvCache kv = model.backend().allocateKvCache(model.kvCacheSpec(blocks + 3, BLOCK))) {
-            float[] logits = prefill(model, kv, p, table, chunk);
+            float[] logits = SingleSequence.prefill(model, kv, p, table, BLOCK, chunk);
             int rows = p.logitPositions().length;
             for (int r = 0; r < rows; r++) {
                 for (int v = 0; v < vocab; v++) {
@@ -89,32 +89,5 @@ class LlamaGoldenTest {
             }
             assertArrayEquals(p.greedy(), generated, "greedy continuation of prompt " + p.index());
         }
-    }
-
-    /** Runs the prompt (whole, or in chunks) and returns logits at the stored positions. */
-    private static float[] prefill(Model model, KvCache kv, GoldenModel.Prompt p, int[] table, int chunk) {
-        int n = p.ids().length;
-        int vocab = model.vocabSize();
-        int[] positions = p.logitPositions();
-        float[] out = new float[positions.length * vocab];
-        int step = chunk == 0 ? n : chunk;
-        for (int start = 0; start < n; start += step) {
-            int end = Math.min(n, start + step);
-            int[] tokens = java.util.Arrays.copyOfRange(p.ids(), start, end);
-            List<Integer> rows = new ArrayList<>();
-            List<Integer> outIndex = new ArrayList<>();
-            for (int r = 0; r < positions.length; r++) {
-                if (positions[r] >= start && positions[r] < end) {
-                    rows.add(positions[r] - start);
-                    outIndex.add(r);
-                }
-            }
-            float[] l = model.forward(SingleSequence.step(tokens, start, table, BLOCK,
-                    rows.stream().mapToInt(Integer::intValue).toArray()), kv);
-            for (int i = 0; i < rows.size(); i++) {
-                System.arraycopy(l, i * vocab, out, outIndex.get(i) * vocab, vocab);
-            }
-        }
-        return out;
     }
 }

@@ -122,7 +122,7 @@ class CudaGoldenTest {
         int[] table = order.stream().limit(blocks).mapToInt(Integer::intValue).toArray();
         String where = name + " prompt " + p.index() + " (" + p.ids().length + " tokens, chunk " + chunk + ")";
         try (KvCache kv = model.backend().allocateKvCache(model.kvCacheSpec(blocks + 3, BLOCK))) {
-            float[] logits = prefill(model, kv, p, table, chunk);
+            float[] logits = SingleSequence.prefill(model, kv, p, table, BLOCK, chunk);
             double err = 0, ref = 0, maxErr = 0;
             for (int i = 0; i < logits.length; i++) {
                 float got = logits[i];
@@ -167,33 +167,6 @@ class CudaGoldenTest {
             assertTrue(nmse < MAX_NMSE, where + ": logits NMSE " + nmse);
             assertTrue(maxErr < MAX_ERR_OVER_STD * std, where + ": max logit error " + maxErr + " (std " + std + ")");
         }
-    }
-
-    /** Runs the prompt (whole, or in chunks) and returns logits at the stored positions. */
-    private static float[] prefill(Model model, KvCache kv, GoldenModel.Prompt p, int[] table, int chunk) {
-        int n = p.ids().length;
-        int vocab = model.vocabSize();
-        int[] positions = p.logitPositions();
-        float[] out = new float[positions.length * vocab];
-        int step = chunk == 0 ? n : chunk;
-        for (int start = 0; start < n; start += step) {
-            int end = Math.min(n, start + step);
-            int[] tokens = Arrays.copyOfRange(p.ids(), start, end);
-            List<Integer> rows = new ArrayList<>();
-            List<Integer> outIndex = new ArrayList<>();
-            for (int r = 0; r < positions.length; r++) {
-                if (positions[r] >= start && positions[r] < end) {
-                    rows.add(positions[r] - start);
-                    outIndex.add(r);
-                }
-            }
-            float[] l = model.forward(SingleSequence.step(tokens, start, table, BLOCK,
-                    rows.stream().mapToInt(Integer::intValue).toArray()), kv);
-            for (int i = 0; i < rows.size(); i++) {
-                System.arraycopy(l, i * vocab, out, outIndex.get(i) * vocab, vocab);
-            }
-        }
-        return out;
     }
 
     private static double[] doubles(JsonNode arr) {

@@ -1,7 +1,12 @@
 package dev.jlight.core.testing;
 
 import dev.jlight.core.backend.AttentionMetadata;
+import dev.jlight.core.backend.KvCache;
 import dev.jlight.core.model.ForwardBatch;
+import dev.jlight.core.model.Model;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 
 /**
  * Builds forward batches for one sequence laid out in consecutive KV blocks, without the
@@ -45,5 +50,36 @@ public final class SingleSequence {
             }
         }
         return best;
+    }
+
+    /**
+     * Runs a golden prompt whole ({@code chunk} 0) or in chunks of {@code chunk} tokens (later
+     * chunks attend to the cached prefix) and returns the logits at its stored positions,
+     * [positions, vocab] row-major.
+     */
+    public static float[] prefill(Model model, KvCache kv, GoldenModel.Prompt p, int[] table, int blockSize, int chunk) {
+        int n = p.ids().length;
+        int vocab = model.vocabSize();
+        int[] positions = p.logitPositions();
+        float[] out = new float[positions.length * vocab];
+        int step = chunk == 0 ? n : chunk;
+        for (int start = 0; start < n; start += step) {
+            int end = Math.min(n, start + step);
+            int[] tokens = Arrays.copyOfRange(p.ids(), start, end);
+            List<Integer> rows = new ArrayList<>();
+            List<Integer> outIndex = new ArrayList<>();
+            for (int r = 0; r < positions.length; r++) {
+                if (positions[r] >= start && positions[r] < end) {
+                    rows.add(positions[r] - start);
+                    outIndex.add(r);
+                }
+            }
+            float[] l = model.forward(step(tokens, start, table, blockSize,
+                    rows.stream().mapToInt(Integer::intValue).toArray()), kv);
+            for (int i = 0; i < rows.size(); i++) {
+                System.arraycopy(l, i * vocab, out, outIndex.get(i) * vocab, vocab);
+            }
+        }
+        return out;
     }
 }

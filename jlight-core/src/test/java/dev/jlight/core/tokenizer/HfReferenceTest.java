@@ -19,8 +19,7 @@ import org.junit.jupiter.params.provider.FieldSource;
  * Our tokenizer against HF transformers on the real tokenizers. Two sources of truth:
  *
  * <ul>
- *   <li>{@code hf-reference-<name>.json} beside this test: written by gen_hf_reference.py (beside it
- *       too) with transformers 5.18.0 / tokenizers 0.23.2 on this machine: ids with and without
+ *   <li>{@code hf-reference-<name>.json} in testdata/tokenizers: written by scripts/gen_hf_reference.py with transformers 5.18.0 / tokenizers 0.23.2 on this machine: ids with and without
  *       special tokens, decode with and without skipping them, len(tokenizer), special tokens and
  *       convert_ids_to_tokens samples. (Llama-class BOS/EOS by add_bos_token/add_eos_token, JLight's
  *       policy; see HfCompat.)

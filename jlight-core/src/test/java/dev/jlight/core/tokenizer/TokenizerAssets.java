@@ -62,8 +62,8 @@ final class TokenizerAssets {
         return LOADED.computeIfAbsent(name, n -> Tokenizer.load(folder(n)));
     }
 
-    /** This test source folder (reference files live beside the tests). */
+    /** Where the transformers reference files of scripts/gen_hf_reference.py live. */
     static Path testSourceDir() {
-        return repoRoot().resolve("jlight-core/src/test/java/dev/jlight/core/tokenizer");
+        return repoRoot().resolve("testdata/tokenizers");
     }
 }

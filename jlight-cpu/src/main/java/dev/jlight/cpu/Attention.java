@@ -75,7 +75,8 @@ final class Attention {
     // ---- writeKv --------------------------------------------------------------------------------
 
     static void writeKv(CpuKvCache cache, int layer, CpuTensor k, CpuTensor v, int[] slots) {
-        int width = cache.spec().numKvHeads() * cache.spec().headDim();
+        int kvh = cache.spec().numKvHeads();
+        int hd = cache.spec().headDim();
         MemorySegment kp = cache.keys(layer);
         MemorySegment vp = cache.values(layer);
         DType dt = cache.dtype();
@@ -84,9 +85,11 @@ final class Attention {
             if (slot < 0) {
                 continue;
             }
-            long dst = (long) slot * width;
-            storeRow(k.segment(), t * k.rowStride(), kp, dst, width, dt);
-            storeRow(v.segment(), t * v.rowStride(), vp, dst, width, dt);
+            for (int h = 0; h < kvh; h++) {
+                long dst = cache.index(slot, h, 0);
+                storeRow(k.segment(), t * k.rowStride() + (long) h * hd, kp, dst, hd, dt);
+                storeRow(v.segment(), t * v.rowStride() + (long) h * hd, vp, dst, hd, dt);
+            }
         }
     }
 
@@ -176,13 +179,13 @@ final class Attention {
             }
             for (int c0 = 0; c0 <= lastPos; c0 += KB) {
                 int c1 = Math.min(c0 + KB, lastPos + 1);
-                // byte offsets of the block's K/V rows (one division per key block, not per position)
-                long rowBytes = (long) kvh * hd * eb;
-                long headBytes = (long) kvHead * hd * eb;
+                // byte offsets of the block's K/V rows in the [block, kvHead, slot, d] pools (one
+                // division per key block, not per position)
+                long rowBytes = (long) hd * eb;
                 int blk = c0 / bs;
                 int off = c0 - blk * bs;
                 for (int p = c0; p < c1; p++) {
-                    kvOff[p - c0] = ((long) table[blk] * bs + off) * rowBytes + headBytes;
+                    kvOff[p - c0] = (((long) table[blk] * kvh + kvHead) * bs + off) * rowBytes;
                     if (++off == bs) {
                         off = 0;
                         blk++;

@@ -20,11 +20,15 @@ import jdk.incubator.vector.VectorOperators;
  * visited in blocks of {@link #KB} positions with an online softmax in f32 (running max and sum,
  * accumulator rescaled when the max grows); a row stops at its own position (causal).
  *
- * <p>Per block: scores take four K rows at a time against each query row (held in a heap buffer);
- * then each row's output accumulator is updated with four vectors of it in registers while all
- * the block's V rows pass. BF16/F16 pools are read with the pair loads of the matmul kernels
- * (q and the accumulator live in the pair-permuted layout, undone at the end). Everything is
- * vectorized over headDim with a scalar tail, so any headDim works.
+ * <p>Per block, the block's K and V rows are first widened once into f32 scratch arrays (so the
+ * G heads of the group do not each widen them again, and the inner loops read heap arrays whose
+ * bounds checks C2 hoists; reading the pool directly per row measured ~1.4x slower). Scores then
+ * take two query rows × four keys per step (eight accumulators), and the output accumulators of
+ * two rows are updated with their vectors in registers while the block's V rows pass. 16-bit
+ * pools are widened with the matmul kernels' pair loads (BF16) or the scalar F16C conversion
+ * (F16: the vector one, inlined here, exceeds C2's inlining budget and boxes; prefer BF16 or
+ * F32 KV on the CPU), so q and the accumulators live in the pair-permuted layout, undone at the
+ * end. Everything is vectorized over headDim with a scalar tail, so any headDim works.
  */
 final class Attention {
     /** Key positions per block of the online softmax. */
@@ -41,6 +45,8 @@ final class Attention {
         float[] scores = new float[0];
         float[] acc = new float[0];
         float[] q = new float[0];
+        float[] kBlock = new float[0];
+        float[] vBlock = new float[0];
         float[] max = new float[MAX_ROWS];
         float[] sum = new float[MAX_ROWS];
         int[] count = new int[MAX_ROWS];
@@ -59,13 +65,18 @@ final class Attention {
                 acc = new float[rows * hd];
                 q = new float[rows * hd];
             }
+            if (kBlock.length < KB * hd) {
+                kBlock = new float[KB * hd];
+                vBlock = new float[KB * hd];
+            }
         }
     }
 
     // ---- writeKv --------------------------------------------------------------------------------
 
     static void writeKv(CpuKvCache cache, int layer, CpuTensor k, CpuTensor v, int[] slots) {
-        int width = cache.spec().numKvHeads() * cache.spec().headDim();
+        int kvh = cache.spec().numKvHeads();
+        int hd = cache.spec().headDim();
         MemorySegment kp = cache.keys(layer);
         MemorySegment vp = cache.values(layer);
         DType dt = cache.dtype();
@@ -74,9 +85,11 @@ final class Attention {
             if (slot < 0) {
                 continue;
             }
-            long dst = (long) slot * width;
-            storeRow(k.segment(), t * k.rowStride(), kp, dst, width, dt);
-            storeRow(v.segment(), t * v.rowStride(), vp, dst, width, dt);
+            for (int h = 0; h < kvh; h++) {
+                long dst = cache.index(slot, h, 0);
+                storeRow(k.segment(), t * k.rowStride() + (long) h * hd, kp, dst, hd, dt);
+                storeRow(v.segment(), t * v.rowStride() + (long) h * hd, vp, dst, hd, dt);
+            }
         }
     }
 
@@ -166,48 +179,41 @@ final class Attention {
             }
             for (int c0 = 0; c0 <= lastPos; c0 += KB) {
                 int c1 = Math.min(c0 + KB, lastPos + 1);
-                // byte offsets of the block's K/V rows (one division per key block, not per position)
-                long rowBytes = (long) kvh * hd * eb;
-                long headBytes = (long) kvHead * hd * eb;
+                // byte offsets of the block's K/V rows in the [block, kvHead, slot, d] pools (one
+                // division per key block, not per position)
+                long rowBytes = (long) hd * eb;
                 int blk = c0 / bs;
                 int off = c0 - blk * bs;
                 for (int p = c0; p < c1; p++) {
-                    kvOff[p - c0] = ((long) table[blk] * bs + off) * rowBytes + headBytes;
+                    kvOff[p - c0] = (((long) table[blk] * kvh + kvHead) * bs + off) * rowBytes;
                     if (++off == bs) {
                         off = 0;
                         blk++;
                     }
                 }
-                // scores: four K rows at a time against each of the unit's rows that sees them all
+                // the block's K and V rows widened once into f32 scratch (pair-permuted for 16-bit
+                // pools), then every row of the unit reads them from L1
                 int n = c1 - c0;
-                int jq = 0;
-                for (; jq + 4 <= n; jq += 4) {
-                    long kb = (long) hd * eb;
-                    MemorySegment k0 = kPool.asSlice(kvOff[jq], kb);
-                    MemorySegment k1 = kPool.asSlice(kvOff[jq + 1], kb);
-                    MemorySegment k2 = kPool.asSlice(kvOff[jq + 2], kb);
-                    MemorySegment k3 = kPool.asSlice(kvOff[jq + 3], kb);
-                    int p = c0 + jq;
-                    for (int r = 0; r < rows; r++) {
-                        int lastSeen = firstPos + r / g;
-                        if (p + 3 <= lastSeen) {
-                            dot4(dt, k0, k1, k2, k3, qb, r * hd, hd, scores, r * KB + jq, scale);
-                        } else {
-                            for (int jj = 0; jj < 4 && p + jj <= lastSeen; jj++) {
-                                MemorySegment kr = jj == 0 ? k0 : jj == 1 ? k1 : jj == 2 ? k2 : k3;
-                                scores[r * KB + jq + jj] = dot(dt, kr, qb, r * hd, hd) * scale;
-                            }
-                        }
+                float[] kb = sc.kBlock;
+                float[] vb = sc.vBlock;
+                stage(dt, kPool, kvOff, n, hd, kb);
+                stage(dt, vPool, kvOff, n, hd, vb);
+                // scores: four K rows at a time against each of the unit's rows that sees them all
+                int rr = 0;
+                for (; rr + 2 <= rows; rr += 2) {
+                    int r = rr;
+                    // two rows at a time over the keys both see, then each row's own rest
+                    int seen0 = Math.min(n, firstPos + r / g + 1 - c0);
+                    int seen1 = Math.min(n, firstPos + (r + 1) / g + 1 - c0);
+                    int j = 0;
+                    for (; j + 4 <= seen0; j += 4) {
+                        dot2x4(kb, j * hd, qb, r * hd, hd, scores, r * KB + j, scale);
                     }
+                    keysOfRow(kb, qb, r, hd, j, seen0, scores, scale);
+                    keysOfRow(kb, qb, r + 1, hd, j, seen1, scores, scale);
                 }
-                for (; jq < n; jq++) {
-                    MemorySegment kRow = kPool.asSlice(kvOff[jq], (long) hd * eb);
-                    int p = c0 + jq;
-                    for (int r = 0; r < rows; r++) {
-                        if (p <= firstPos + r / g) {
-                            scores[r * KB + jq] = dot(dt, kRow, qb, r * hd, hd) * scale;
-                        }
-                    }
+                for (; rr < rows; rr++) {
+                    keysOfRow(kb, qb, rr, hd, 0, Math.min(n, firstPos + rr / g + 1 - c0), scores, scale);
                 }
                 // online softmax update per row
                 for (int r = 0; r < rows; r++) {
@@ -237,8 +243,11 @@ final class Attention {
                 }
                 // acc += p · V, per row with a slice of acc held in registers over the block's positions
                 for (int r = 0; r < rows; r++) {
-                    if (count[r] > 0) {
-                        accumulateV(dt, acc, r * hd, hd, scores, r * KB, count[r], vPool, kvOff);
+                    if (r + 1 < rows && count[r] > 0 && count[r + 1] == count[r]) {
+                        accumulateV2(acc, r * hd, hd, scores, r * KB, count[r], vb);
+                        r++;
+                    } else if (count[r] > 0) {
+                        accumulateV(acc, r * hd, hd, scores, r * KB, count[r], vb);
                     }
                 }
             }
@@ -303,46 +312,177 @@ final class Attention {
         }
     }
 
-    /** scores[so + i] = (k_i · q[qo, qo+hd)) * scale for four K rows: q loaded once, four chains. */
-    private static void dot4(DType dt, MemorySegment k0, MemorySegment k1, MemorySegment k2, MemorySegment k3,
-                             float[] q, int qo, int hd, float[] scores, int so, float scale) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
-        FloatVector a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        int d = 0;
+    /**
+     * dst[j*hd, (j+1)*hd) = K or V row j of the block (byte offset off[j] in the pool) as f32, for
+     * j < n; 16-bit rows come out pair-permuted (the even elements of each 2L block, then the odd).
+     */
+    private static void stage(DType dt, MemorySegment pool, long[] off, int n, int hd, float[] dst) {
         switch (dt) {
             case F32 -> {
-                for (; d + L <= hd; d += L) {
-                    FloatVector u = FloatVector.fromArray(F, q, qo + d);
-                    long b = 4L * d;
-                    a0 = u.fma(Vec.f32(k0, b), a0);
-                    a1 = u.fma(Vec.f32(k1, b), a1);
-                    a2 = u.fma(Vec.f32(k2, b), a2);
-                    a3 = u.fma(Vec.f32(k3, b), a3);
+                for (int j = 0; j < n; j++) {
+                    MemorySegment.copy(pool, Vec.FLOAT, off[j], dst, j * hd, hd);
                 }
             }
-            case BF16 -> {
-                for (; d + 2 * L <= hd; d += 2 * L) {
-                    FloatVector u = FloatVector.fromArray(F, q, qo + d);
-                    FloatVector v = FloatVector.fromArray(F, q, qo + d + L);
-                    long b = 2L * d;
-                    IntVector p = Vec.ints(k0, b);
-                    a0 = v.fma(Vec.bf16Odd(p), u.fma(Vec.bf16Even(p), a0));
-                    p = Vec.ints(k1, b);
-                    a1 = v.fma(Vec.bf16Odd(p), u.fma(Vec.bf16Even(p), a1));
-                    p = Vec.ints(k2, b);
-                    a2 = v.fma(Vec.bf16Odd(p), u.fma(Vec.bf16Even(p), a2));
-                    p = Vec.ints(k3, b);
-                    a3 = v.fma(Vec.bf16Odd(p), u.fma(Vec.bf16Even(p), a3));
+            case BF16 -> stageBf16(pool, off, n, hd, dst);
+            default -> stageF16(pool, off, n, hd, dst);
+        }
+    }
+
+    private static void stageBf16(MemorySegment pool, long[] off, int n, int hd, float[] dst) {
+        for (int j = 0; j < n; j++) {
+            long o = off[j];
+            int b = j * hd;
+            int d = 0;
+            for (; d + 2 * L <= hd; d += 2 * L) {
+                IntVector p = Vec.ints(pool, o + 2L * d);
+                Vec.bf16Even(p).intoArray(dst, b + d);
+                Vec.bf16Odd(p).intoArray(dst, b + d + L);
+            }
+            for (; d < hd; d++) {
+                dst[b + d] = Vec.load(DType.BF16, pool, o / 2 + d);
+            }
+        }
+    }
+
+    /**
+     * F16 rows widened with the scalar {@code Float.float16ToFloat} (an F16C instruction), written
+     * in the pair-permuted layout. The vector widening of the matmul kernels cannot be used here:
+     * inlined into the attention unit it exceeds C2's inlining node budget and every vector is
+     * boxed (measured 3x slower than this).
+     */
+    private static void stageF16(MemorySegment pool, long[] off, int n, int hd, float[] dst) {
+        int full = hd / (2 * L) * (2 * L);
+        for (int j = 0; j < n; j++) {
+            long o = off[j];
+            int b = j * hd;
+            for (int blk = 0; blk < full; blk += 2 * L) {
+                for (int i = 0; i < L; i++) {
+                    dst[b + blk + i] = Float.float16ToFloat(pool.get(Vec.SHORT, o + 2L * (blk + 2 * i)));
+                    dst[b + blk + L + i] = Float.float16ToFloat(pool.get(Vec.SHORT, o + 2L * (blk + 2 * i + 1)));
                 }
             }
-            default -> {
-                // F16: eight widenings in one loop exceed C2's inlining budget (see MatmulKernels)
-                scores[so] = dot(dt, k0, q, qo, hd) * scale;
-                scores[so + 1] = dot(dt, k1, q, qo, hd) * scale;
-                scores[so + 2] = dot(dt, k2, q, qo, hd) * scale;
-                scores[so + 3] = dot(dt, k3, q, qo, hd) * scale;
-                return;
+            for (int d = full; d < hd; d++) {
+                dst[b + d] = Float.float16ToFloat(pool.get(Vec.SHORT, o + 2L * d));
             }
+        }
+    }
+
+    /** Scores of query row r against staged keys [from, to), four at a time. */
+    private static void keysOfRow(float[] kb, float[] q, int r, int hd, int from, int to, float[] scores, float scale) {
+        int j = from;
+        for (; j + 4 <= to; j += 4) {
+            dot4(kb, j * hd, q, r * hd, hd, scores, r * KB + j, scale);
+        }
+        for (; j < to; j++) {
+            scores[r * KB + j] = dot(kb, j * hd, q, r * hd, hd) * scale;
+        }
+    }
+
+    /**
+     * Scores of query rows r and r+1 (at qo and qo+hd) against four staged keys: eight chains,
+     * each key vector loaded once for both rows.
+     */
+    private static void dot2x4(float[] k, int ko, float[] q, int qo, int hd, float[] scores, int so, float scale) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F);
+        FloatVector b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        int k1 = ko + hd, k2 = k1 + hd, k3 = k2 + hd, q1 = qo + hd;
+        int d = 0;
+        for (; d + L <= hd; d += L) {
+            FloatVector u = FloatVector.fromArray(F, q, qo + d);
+            FloatVector t = FloatVector.fromArray(F, q, q1 + d);
+            FloatVector v = FloatVector.fromArray(F, k, ko + d);
+            a0 = u.fma(v, a0);
+            b0 = t.fma(v, b0);
+            v = FloatVector.fromArray(F, k, k1 + d);
+            a1 = u.fma(v, a1);
+            b1 = t.fma(v, b1);
+            v = FloatVector.fromArray(F, k, k2 + d);
+            a2 = u.fma(v, a2);
+            b2 = t.fma(v, b2);
+            v = FloatVector.fromArray(F, k, k3 + d);
+            a3 = u.fma(v, a3);
+            b3 = t.fma(v, b3);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD);
+        float s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD);
+        float s3 = a3.reduceLanes(VectorOperators.ADD);
+        float r0 = b0.reduceLanes(VectorOperators.ADD);
+        float r1 = b1.reduceLanes(VectorOperators.ADD);
+        float r2 = b2.reduceLanes(VectorOperators.ADD);
+        float r3 = b3.reduceLanes(VectorOperators.ADD);
+        for (; d < hd; d++) {
+            float qa = q[qo + d];
+            float qb = q[q1 + d];
+            s0 += qa * k[ko + d];
+            s1 += qa * k[k1 + d];
+            s2 += qa * k[k2 + d];
+            s3 += qa * k[k3 + d];
+            r0 += qb * k[ko + d];
+            r1 += qb * k[k1 + d];
+            r2 += qb * k[k2 + d];
+            r3 += qb * k[k3 + d];
+        }
+        scores[so] = s0 * scale;
+        scores[so + 1] = s1 * scale;
+        scores[so + 2] = s2 * scale;
+        scores[so + 3] = s3 * scale;
+        scores[so + KB] = r0 * scale;
+        scores[so + KB + 1] = r1 * scale;
+        scores[so + KB + 2] = r2 * scale;
+        scores[so + KB + 3] = r3 * scale;
+    }
+
+    /**
+     * accumulateV for rows r and r+1 (acc at ao and ao+hd, weights at po and po+KB) over the same
+     * n staged V rows: each V vector loaded once for both.
+     */
+    private static void accumulateV2(float[] acc, int ao, int hd, float[] p, int po, int n, float[] v) {
+        int ao1 = ao + hd;
+        int po1 = po + KB;
+        int d = 0;
+        for (; d + 2 * L <= hd; d += 2 * L) {
+            FloatVector a0 = FloatVector.fromArray(F, acc, ao + d);
+            FloatVector a1 = FloatVector.fromArray(F, acc, ao + d + L);
+            FloatVector b0 = FloatVector.fromArray(F, acc, ao1 + d);
+            FloatVector b1 = FloatVector.fromArray(F, acc, ao1 + d + L);
+            for (int j = 0; j < n; j++) {
+                FloatVector w = FloatVector.broadcast(F, p[po + j]);
+                FloatVector x = FloatVector.broadcast(F, p[po1 + j]);
+                int b = j * hd + d;
+                FloatVector v0 = FloatVector.fromArray(F, v, b);
+                FloatVector v1 = FloatVector.fromArray(F, v, b + L);
+                a0 = v0.fma(w, a0);
+                a1 = v1.fma(w, a1);
+                b0 = v0.fma(x, b0);
+                b1 = v1.fma(x, b1);
+            }
+            a0.intoArray(acc, ao + d);
+            a1.intoArray(acc, ao + d + L);
+            b0.intoArray(acc, ao1 + d);
+            b1.intoArray(acc, ao1 + d + L);
+        }
+        if (d < hd) {
+            // the rest of headDim one row at a time
+            accumulateVFrom(acc, ao, d, hd, p, po, n, v);
+            accumulateVFrom(acc, ao1, d, hd, p, po1, n, v);
+        }
+    }
+
+    /** scores[so + i] = (k[ko + i*hd, +hd) · q[qo, +hd)) * scale for i < 4: q loaded once, four chains. */
+    private static void dot4(float[] k, int ko, float[] q, int qo, int hd, float[] scores, int so, float scale) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        int k1 = ko + hd, k2 = k1 + hd, k3 = k2 + hd;
+        int d = 0;
+        for (; d + L <= hd; d += L) {
+            FloatVector u = FloatVector.fromArray(F, q, qo + d);
+            a0 = u.fma(FloatVector.fromArray(F, k, ko + d), a0);
+            a1 = u.fma(FloatVector.fromArray(F, k, k1 + d), a1);
+            a2 = u.fma(FloatVector.fromArray(F, k, k2 + d), a2);
+            a3 = u.fma(FloatVector.fromArray(F, k, k3 + d), a3);
         }
         float s0 = a0.reduceLanes(VectorOperators.ADD);
         float s1 = a1.reduceLanes(VectorOperators.ADD);
@@ -350,10 +490,10 @@ final class Attention {
         float s3 = a3.reduceLanes(VectorOperators.ADD);
         for (; d < hd; d++) {
             float qd = q[qo + d];
-            s0 += qd * Vec.load(dt, k0, d);
-            s1 += qd * Vec.load(dt, k1, d);
-            s2 += qd * Vec.load(dt, k2, d);
-            s3 += qd * Vec.load(dt, k3, d);
+            s0 += qd * k[ko + d];
+            s1 += qd * k[k1 + d];
+            s2 += qd * k[k2 + d];
+            s3 += qd * k[k3 + d];
         }
         scores[so] = s0 * scale;
         scores[so + 1] = s1 * scale;
@@ -361,128 +501,60 @@ final class Attention {
         scores[so + 3] = s3 * scale;
     }
 
-    /** k row (pool dtype, from byte 0) · q[qo, qo+hd) (q pair-permuted for 16-bit pools). */
-    private static float dot(DType dt, MemorySegment k, float[] q, int qo, int hd) {
+    /** k[ko, ko+hd) · q[qo, qo+hd). */
+    private static float dot(float[] k, int ko, float[] q, int qo, int hd) {
         FloatVector a = FloatVector.zero(F);
-        FloatVector b = FloatVector.zero(F);
         int d = 0;
-        switch (dt) {
-            case F32 -> {
-                for (; d + L <= hd; d += L) {
-                    a = FloatVector.fromArray(F, q, qo + d).fma(Vec.f32(k, 4L * d), a);
-                }
-            }
-            case BF16 -> {
-                for (; d + 2 * L <= hd; d += 2 * L) {
-                    IntVector p = Vec.ints(k, 2L * d);
-                    a = FloatVector.fromArray(F, q, qo + d).fma(Vec.bf16Even(p), a);
-                    b = FloatVector.fromArray(F, q, qo + d + L).fma(Vec.bf16Odd(p), b);
-                }
-            }
-            default -> {
-                for (; d + 2 * L <= hd; d += 2 * L) {
-                    IntVector p = Vec.ints(k, 2L * d);
-                    a = FloatVector.fromArray(F, q, qo + d).fma(Vec.f16Even(p), a);
-                    b = FloatVector.fromArray(F, q, qo + d + L).fma(Vec.f16Odd(p), b);
-                }
-            }
+        for (; d + L <= hd; d += L) {
+            a = FloatVector.fromArray(F, q, qo + d).fma(FloatVector.fromArray(F, k, ko + d), a);
         }
-        float s = a.add(b).reduceLanes(VectorOperators.ADD);
+        float s = a.reduceLanes(VectorOperators.ADD);
         for (; d < hd; d++) {
-            s += q[qo + d] * Vec.load(dt, k, d);
+            s += q[qo + d] * k[ko + d];
         }
         return s;
     }
 
     /**
-     * acc[ao, ao+hd) += Σ_j p[po+j] · V row j (byte offset vOff[j] in the pool) for j < n; acc is
-     * pair-permuted for 16-bit pools. Four vectors of acc stay in registers while all n rows pass.
+     * acc[ao, ao+hd) += Σ_j p[po+j] · v[j*hd, (j+1)*hd) for j < n. Four vectors of acc stay in
+     * registers while all n rows pass.
      */
-    private static void accumulateV(DType dt, float[] acc, int ao, int hd, float[] p, int po, int n, MemorySegment v,
-                                    long[] vOff) {
-        int d = 0;
-        switch (dt) {
-            case F32 -> {
-                for (; d + 4 * L <= hd; d += 4 * L) {
-                    FloatVector a0 = FloatVector.fromArray(F, acc, ao + d);
-                    FloatVector a1 = FloatVector.fromArray(F, acc, ao + d + L);
-                    FloatVector a2 = FloatVector.fromArray(F, acc, ao + d + 2 * L);
-                    FloatVector a3 = FloatVector.fromArray(F, acc, ao + d + 3 * L);
-                    for (int j = 0; j < n; j++) {
-                        FloatVector w = FloatVector.broadcast(F, p[po + j]);
-                        long b = vOff[j] + 4L * d;
-                        a0 = Vec.f32(v, b).fma(w, a0);
-                        a1 = Vec.f32(v, b + 4L * L).fma(w, a1);
-                        a2 = Vec.f32(v, b + 8L * L).fma(w, a2);
-                        a3 = Vec.f32(v, b + 12L * L).fma(w, a3);
-                    }
-                    a0.intoArray(acc, ao + d);
-                    a1.intoArray(acc, ao + d + L);
-                    a2.intoArray(acc, ao + d + 2 * L);
-                    a3.intoArray(acc, ao + d + 3 * L);
-                }
-                for (; d + L <= hd; d += L) {
-                    FloatVector a0 = FloatVector.fromArray(F, acc, ao + d);
-                    for (int j = 0; j < n; j++) {
-                        a0 = Vec.f32(v, vOff[j] + 4L * d).fma(FloatVector.broadcast(F, p[po + j]), a0);
-                    }
-                    a0.intoArray(acc, ao + d);
-                }
+    private static void accumulateV(float[] acc, int ao, int hd, float[] p, int po, int n, float[] v) {
+        accumulateVFrom(acc, ao, 0, hd, p, po, n, v);
+    }
+
+    /** accumulateV over headDim elements [d0, hd). */
+    private static void accumulateVFrom(float[] acc, int ao, int d0, int hd, float[] p, int po, int n, float[] v) {
+        int d = d0;
+        for (; d + 4 * L <= hd; d += 4 * L) {
+            FloatVector a0 = FloatVector.fromArray(F, acc, ao + d);
+            FloatVector a1 = FloatVector.fromArray(F, acc, ao + d + L);
+            FloatVector a2 = FloatVector.fromArray(F, acc, ao + d + 2 * L);
+            FloatVector a3 = FloatVector.fromArray(F, acc, ao + d + 3 * L);
+            for (int j = 0; j < n; j++) {
+                FloatVector w = FloatVector.broadcast(F, p[po + j]);
+                int b = j * hd + d;
+                a0 = FloatVector.fromArray(F, v, b).fma(w, a0);
+                a1 = FloatVector.fromArray(F, v, b + L).fma(w, a1);
+                a2 = FloatVector.fromArray(F, v, b + 2 * L).fma(w, a2);
+                a3 = FloatVector.fromArray(F, v, b + 3 * L).fma(w, a3);
             }
-            case BF16 -> {
-                for (; d + 4 * L <= hd; d += 4 * L) {
-                    FloatVector a0 = FloatVector.fromArray(F, acc, ao + d);
-                    FloatVector a1 = FloatVector.fromArray(F, acc, ao + d + L);
-                    FloatVector a2 = FloatVector.fromArray(F, acc, ao + d + 2 * L);
-                    FloatVector a3 = FloatVector.fromArray(F, acc, ao + d + 3 * L);
-                    for (int j = 0; j < n; j++) {
-                        FloatVector w = FloatVector.broadcast(F, p[po + j]);
-                        long b = vOff[j] + 2L * d;
-                        IntVector x = Vec.ints(v, b);
-                        a0 = Vec.bf16Even(x).fma(w, a0);
-                        a1 = Vec.bf16Odd(x).fma(w, a1);
-                        x = Vec.ints(v, b + 4L * L);
-                        a2 = Vec.bf16Even(x).fma(w, a2);
-                        a3 = Vec.bf16Odd(x).fma(w, a3);
-                    }
-                    a0.intoArray(acc, ao + d);
-                    a1.intoArray(acc, ao + d + L);
-                    a2.intoArray(acc, ao + d + 2 * L);
-                    a3.intoArray(acc, ao + d + 3 * L);
-                }
-                for (; d + 2 * L <= hd; d += 2 * L) {
-                    FloatVector a0 = FloatVector.fromArray(F, acc, ao + d);
-                    FloatVector a1 = FloatVector.fromArray(F, acc, ao + d + L);
-                    for (int j = 0; j < n; j++) {
-                        FloatVector w = FloatVector.broadcast(F, p[po + j]);
-                        IntVector x = Vec.ints(v, vOff[j] + 2L * d);
-                        a0 = Vec.bf16Even(x).fma(w, a0);
-                        a1 = Vec.bf16Odd(x).fma(w, a1);
-                    }
-                    a0.intoArray(acc, ao + d);
-                    a1.intoArray(acc, ao + d + L);
-                }
-            }
-            default -> {
-                for (; d + 2 * L <= hd; d += 2 * L) {
-                    FloatVector a0 = FloatVector.fromArray(F, acc, ao + d);
-                    FloatVector a1 = FloatVector.fromArray(F, acc, ao + d + L);
-                    for (int j = 0; j < n; j++) {
-                        FloatVector w = FloatVector.broadcast(F, p[po + j]);
-                        IntVector x = Vec.ints(v, vOff[j] + 2L * d);
-                        a0 = Vec.f16Even(x).fma(w, a0);
-                        a1 = Vec.f16Odd(x).fma(w, a1);
-                    }
-                    a0.intoArray(acc, ao + d);
-                    a1.intoArray(acc, ao + d + L);
-                }
-            }
+            a0.intoArray(acc, ao + d);
+            a1.intoArray(acc, ao + d + L);
+            a2.intoArray(acc, ao + d + 2 * L);
+            a3.intoArray(acc, ao + d + 3 * L);
         }
-        int eb = dt.bytes();
+        for (; d + L <= hd; d += L) {
+            FloatVector a0 = FloatVector.fromArray(F, acc, ao + d);
+            for (int j = 0; j < n; j++) {
+                a0 = FloatVector.fromArray(F, v, j * hd + d).fma(FloatVector.broadcast(F, p[po + j]), a0);
+            }
+            a0.intoArray(acc, ao + d);
+        }
         for (; d < hd; d++) {
             float s = acc[ao + d];
             for (int j = 0; j < n; j++) {
-                s += p[po + j] * Vec.load(dt, v, vOff[j] / eb + d);
+                s += p[po + j] * v[j * hd + d];
             }
             acc[ao + d] = s;
         }

@@ -247,6 +247,17 @@ class AttentionTest {
     }
 
     @Test
+    void cacheLayoutKeepsEachHeadOfABlockContiguous() {
+        KvCacheSpec spec = new KvCacheSpec(1, 3, 4, 2, 8, DType.F32);
+        try (CpuKvCache cache = (CpuKvCache) backend.allocateKvCache(spec)) {
+            assertEquals(0, cache.index(0, 0, 0));
+            assertEquals(8, cache.index(1, 0, 0), "next slot, same head: next headDim run");
+            assertEquals(4 * 8, cache.index(0, 1, 0), "next head: after the block's slots of head 0");
+            assertEquals(2 * 4 * 8 + 8 + 3, cache.index(5, 0, 3), "slot 5 = block 1, offset 1");
+        }
+    }
+
+    @Test
     void writeKvStoresRoundedValuesAtTheirSlots() {
         KvCacheSpec spec = new KvCacheSpec(1, 3, 4, 2, 8, DType.BF16);
         try (CpuKvCache cache = (CpuKvCache) backend.allocateKvCache(spec)) {
@@ -257,8 +268,9 @@ class AttentionTest {
             backend.writeKv(cache, 0, CpuTensor.of(k, 2, 16), CpuTensor.of(v, 2, 16), meta);
             for (int slot = 0; slot < 12; slot++) {
                 for (int c = 0; c < 16; c++) {
-                    float gotK = Vec.load(DType.BF16, cache.keys(0), slot * 16L + c);
-                    float gotV = Vec.load(DType.BF16, cache.values(0), slot * 16L + c);
+                    long at = cache.index(slot, c / 8, c % 8);
+                    float gotK = Vec.load(DType.BF16, cache.keys(0), at);
+                    float gotV = Vec.load(DType.BF16, cache.values(0), at);
                     float wantK = slot == 9 ? DType.bf16ToFloat(DType.floatToBf16(k[c])) : 0f;
                     float wantV = slot == 9 ? DType.bf16ToFloat(DType.floatToBf16(v[c])) : 0f;
                     assertEquals(wantK, gotK, "K slot " + slot + " col " + c);

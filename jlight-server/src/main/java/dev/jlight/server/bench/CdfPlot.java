@@ -27,7 +27,7 @@ public final class CdfPlot {
         int h = 560;
         int l = 80;
         int r = 30;
-        int t = 50;
+        int t = 80;
         int b = 70;
         double lo = Double.POSITIVE_INFINITY;
         double hi = 0;
@@ -64,7 +64,7 @@ public final class CdfPlot {
             g.setColor(new Color(225, 225, 225));
             g.drawLine(x, t, x, t + ph);
             g.setColor(Color.DARK_GRAY);
-            String label = d >= 1 ? String.format(Locale.ROOT, "%.0f", d) : String.format(Locale.ROOT, "%.3g", d);
+            String label = new java.math.BigDecimal(String.format(Locale.ROOT, "%.6g", d)).stripTrailingZeros().toPlainString();
             g.drawString(label, x - g.getFontMetrics().stringWidth(label) / 2, t + ph + 18);
         }
         for (int k = 0; k <= 10; k += 2) {
@@ -78,7 +78,7 @@ public final class CdfPlot {
         g.setColor(Color.BLACK);
         g.drawRect(l, t, pw, ph);
         g.drawString("latency (ms, log scale)", l + pw / 2 - 60, h - 25);
-        g.drawString("fraction of samples", 10, t - 10);
+        g.drawString("fraction of samples", 10, t - 8);
         g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
         g.drawString(title, l, 30);
         g.setStroke(new BasicStroke(2f));
@@ -100,8 +100,9 @@ public final class CdfPlot {
                 px = x;
                 py = y;
             }
-            g.fillRect(l + pw - 150, t + 15 + i * 18, 20, 4);
-            g.drawString(names.get(i) + " (n=" + s.length + ")", l + pw - 125, t + 21 + i * 18);
+            int lx = l + i * 170;     // legend in a row above the plot, clear of the curves
+            g.fillRect(lx, 47, 20, 4);
+            g.drawString(names.get(i) + " (n=" + s.length + ")", lx + 25, 53);
         }
         g.dispose();
         ImageIO.write(img, "png", png.toFile());

@@ -77,6 +77,10 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", description = "HF model folder whose tokenizer makes and counts the prompts.")
     Path tokenizer;
 
+    @Option(names = "--prompt-token-ids",
+            description = "With --tokenizer and /v1/completions: send random prompts as token id lists (exact lengths).")
+    boolean promptTokenIds;
+
     @Option(names = "--goodput", arity = "1..*", description = "SLOs for goodput: ttft:MS tpot:MS e2el:MS.")
     List<String> goodput;
 
@@ -117,6 +121,9 @@ public final class BenchServeCommand implements Callable<Integer> {
         if (maxConcurrency != null && maxConcurrency < 1) {
             throw new IllegalArgumentException("--max-concurrency must be >= 1");
         }
+        if (promptTokenIds && (tokenizer == null || !endpoint.equals("/v1/completions"))) {
+            throw new IllegalArgumentException("--prompt-token-ids needs --tokenizer and --endpoint /v1/completions");
+        }
         Map<String, Double> slos = ServeMetrics.parseGoodput(goodput);
         for (String m : percentileMetrics) {
             new ServeMetrics().series(m);
@@ -135,7 +142,7 @@ public final class BenchServeCommand implements Callable<Integer> {
                 }
                 default -> throw new IllegalArgumentException("--dataset must be random or file, got " + dataset);
             };
-            SseClient client = new SseClient(baseUrl, endpoint, model, ignoreEos, key);
+            SseClient client = new SseClient(baseUrl, endpoint, model, ignoreEos, key, promptTokenIds);
             if (!skipInitialTest) {
                 System.out.println("Starting initial single prompt test run...");
                 RequestResult t = client.send(reqs.get(0));

@@ -51,7 +51,8 @@ public final class Datasets {
             }
             if (tok != null) {
                 String text = tok.decode(ids, true);
-                out.add(new BenchRequest(text, tok.encode(text, false).length, o));
+                int[] exact = tok.encode(text, false);     // decode then encode need not give back ids
+                out.add(new BenchRequest(text, exact, exact.length, o));
             } else {
                 StringBuilder sb = new StringBuilder();
                 for (int id : ids) {

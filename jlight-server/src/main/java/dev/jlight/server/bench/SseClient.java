@@ -28,8 +28,15 @@ public final class SseClient {
     private final boolean chat;
     private final boolean ignoreEos;
     private final String apiKey;
+    private final boolean tokenIds;
 
     public SseClient(String baseUrl, String endpoint, String model, boolean ignoreEos, String apiKey) {
+        this(baseUrl, endpoint, model, ignoreEos, apiKey, false);
+    }
+
+    /** @param tokenIds send /v1/completions prompts that have token ids as the id list rather than text */
+    public SseClient(String baseUrl, String endpoint, String model, boolean ignoreEos, String apiKey, boolean tokenIds) {
+        this.tokenIds = tokenIds;
         String base = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
         this.uri = URI.create(base + endpoint);
         this.chat = endpoint.endsWith("/chat/completions");
@@ -49,7 +56,14 @@ public final class SseClient {
             b.putArray("messages").addObject().put("role", "user").put("content", r.prompt());
             b.put("max_completion_tokens", r.outputLen());
         } else {
-            b.put("prompt", r.prompt());
+            if (tokenIds && r.promptIds() != null) {
+                var a = b.putArray("prompt");
+                for (int id : r.promptIds()) {
+                    a.add(id);
+                }
+            } else {
+                b.put("prompt", r.prompt());
+            }
             b.put("max_tokens", r.outputLen());
         }
         b.put("temperature", 0.0);

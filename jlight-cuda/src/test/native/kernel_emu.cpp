@@ -110,6 +110,9 @@ using std::max;
 #include "../../main/cuda/elementwise.cu"
 #include "../../main/cuda/norm.cu"
 #include "../../main/cuda/rope.cu"
+alignas(16) float attn_smem[16 * 1024];
+alignas(16) float group_smem[16 * 1024];
+#include "../../main/cuda/attention.cu"
 
 // launches fn over grid (gx, gy) with bx threads, one block at a time
 static void launch(unsigned gx, unsigned gy, unsigned bx, const std::function<void()>& fn) {
@@ -376,7 +379,58 @@ static void rope_case(int T, int heads, int kvHeads, int hd, int rot, int gy) {
     check(name, got, want, 1e-5);
 }
 
+// ---- silu_mul and write_kv (16-byte and scalar paths) ---------------------------------------------
+static void silu_case(int rows, int inter, long long ldo, long long ldg) {
+    std::vector<bf16> gu((size_t) rows * ldg), out((size_t) rows * ldo);
+    for (auto& v : gu) v = b(2 * randn());
+    for (auto& v : out) v = b(NAN);
+    launch((inter + 255) / 256, rows, 256, [&] { silu_mul_bf16(out.data(), gu.data(), rows, inter, ldo, ldg); });
+    std::vector<float> got, want;
+    for (int r = 0; r < rows; r++) {
+        for (int c = 0; c < inter; c++) {
+            float a = f(gu[r * ldg + c]), bb = f(gu[r * ldg + inter + c]);
+            want.push_back(f(b(a / (1.0f + expf(-a)) * bb)));
+            got.push_back(f(out[r * ldo + c]));
+        }
+        for (long long c = inter; c < ldo; c++) {
+            if (!std::isnan(f(out[r * ldo + c]))) { printf("FAIL: silu_mul wrote past inter in row %d\n", r); failures++; break; }
+        }
+    }
+    char name[200];
+    snprintf(name, sizeof name, "silu_mul rows=%d inter=%d ldo=%lld ldg=%lld (bit-exact)", rows, inter, ldo, ldg);
+    check(name, got, want, 0.0 + 1e-30);
+}
+
+static void write_kv_case(int tokens, int kvDim, long long ld, int offset) {
+    int slots = 64;
+    std::vector<bf16> kp((size_t) slots * kvDim + 8), vp((size_t) slots * kvDim + 8), k((size_t) tokens * ld + 8), v((size_t) tokens * ld + 8);
+    for (auto& x : kp) x = b(-1.0f);
+    for (auto& x : vp) x = b(-2.0f);
+    for (auto& x : k) x = b(randn());
+    for (auto& x : v) x = b(randn());
+    std::vector<int> sm(tokens);
+    for (int t = 0; t < tokens; t++) sm[t] = t == 1 ? -1 : (7 * t + 3) % slots;
+    launch(tokens, 1, 256, [&] { write_kv_bf16(kp.data(), vp.data(), k.data() + offset, v.data() + offset, sm.data(), tokens, kvDim, ld, ld); });
+    int bad = 0;
+    for (int s = 0; s < slots; s++) {
+        int src = -1;
+        for (int t = 0; t < tokens; t++) if (sm[t] == s) src = t;
+        for (int c = 0; c < kvDim; c++) {
+            float wk = src < 0 ? -1.0f : f(k[src * ld + offset + c]), wv = src < 0 ? -2.0f : f(v[src * ld + offset + c]);
+            if (f(kp[(size_t) s * kvDim + c]) != wk || f(vp[(size_t) s * kvDim + c]) != wv) bad++;
+        }
+    }
+    printf("%s write_kv tokens=%d kvDim=%d ld=%lld offset=%d\n", bad == 0 ? "ok  " : "FAIL", tokens, kvDim, ld, offset);
+    if (bad) failures++;
+}
+
 int main() {
+    silu_case(2, 1024, 1024, 2048);
+    silu_case(3, 100, 104, 200);
+    silu_case(2, 1000, 1001, 2000);
+    write_kv_case(4, 256, 768, 0);
+    write_kv_case(3, 64, 100, 0);
+    write_kv_case(3, 64, 128, 3);
     norm_case(3, 4096, 4096, 256, false);
     norm_case(2, 4096, 4104, 256, true);
     norm_case(2, 1000, 1000, 128, false);   // cols % 8 != 0: scalar path

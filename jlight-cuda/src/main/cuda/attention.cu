@@ -9,16 +9,30 @@
 #include "common.cuh"
 
 // kPool/vPool [numBlocks*blockSize, kvDim] rows = k/v [T, kvDim] (ldk/ldv) rows at slotMapping;
-// slot -1 skips the token.
+// slot -1 skips the token. 16-byte copies where kvDim, strides and pointers allow.
 extern "C" __global__ void write_kv_bf16(bf16* kPool, bf16* vPool, const bf16* k, const bf16* v,
                                          const int* slotMapping, int tokens, int kvDim, long long ldk,
                                          long long ldv) {
+    bool vec = (kvDim & 7) == 0 && (ldk & 7) == 0 && (ldv & 7) == 0
+               && (((uintptr_t) kPool | (uintptr_t) vPool | (uintptr_t) k | (uintptr_t) v) & 15) == 0;
     for (int t = blockIdx.x; t < tokens; t += gridDim.x) {
         long long slot = slotMapping[t];
         if (slot < 0) continue;
-        for (int c = threadIdx.x; c < kvDim; c += blockDim.x) {
-            kPool[slot * kvDim + c] = k[t * ldk + c];
-            vPool[slot * kvDim + c] = v[t * ldv + c];
+        if (vec) {
+            int n8 = kvDim >> 3;
+            uint4* kd = reinterpret_cast<uint4*>(kPool + slot * kvDim);
+            uint4* vd = reinterpret_cast<uint4*>(vPool + slot * kvDim);
+            const uint4* ks = reinterpret_cast<const uint4*>(k + t * ldk);
+            const uint4* vs = reinterpret_cast<const uint4*>(v + t * ldv);
+            for (int c = threadIdx.x; c < n8; c += blockDim.x) {
+                kd[c] = ks[c];
+                vd[c] = vs[c];
+            }
+        } else {
+            for (int c = threadIdx.x; c < kvDim; c += blockDim.x) {
+                kPool[slot * kvDim + c] = k[t * ldk + c];
+                vPool[slot * kvDim + c] = v[t * ldv + c];
+            }
         }
     }
 }

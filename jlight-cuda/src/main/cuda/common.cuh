@@ -5,6 +5,12 @@
 #include <cuda_bf16.h>
 #include <stdint.h>
 
+// A block's fixed-size shared array (the CPU emulator of src/test/native makes it a static, one
+// per kernel, since it runs one block at a time).
+#ifndef JLIGHT_BLOCK_SHARED
+#define JLIGHT_BLOCK_SHARED __shared__
+#endif
+
 typedef __nv_bfloat16 bf16;
 typedef __nv_bfloat162 bf162;
 

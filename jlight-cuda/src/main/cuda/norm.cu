@@ -3,42 +3,103 @@
 //   residual += x; out = rmsNorm(residual) * weight               (add_rms_norm)
 // One block per row; the sum of squares is taken in f32 over the bf16-rounded residual (what
 // HF computes when the residual stream is bf16). Each thread revisits only its own columns, so
-// the second pass needs no barrier for the residual it wrote.
+// the second pass needs no barrier for the residual it wrote. Rows whose pointers and strides
+// allow it (cols % 8 == 0, 16-byte aligned) go 8 bf16 at a time through 16-byte loads and
+// stores; others take the scalar loop. Same math either way (f32, one rounding per output).
 #include "common.cuh"
+
+// 8 bf16 as one 16-byte word
+union Pack8 {
+    uint4 u;
+    bf16 h[8];
+};
+
+__device__ __forceinline__ bool aligned16(const void* p) { return ((uintptr_t) p & 15) == 0; }
 
 // out [rows, cols] (ldo) = rmsnorm(x [rows, cols] (ldx)) * w [cols]
 extern "C" __global__ void rms_norm_bf16(bf16* out, const bf16* x, const bf16* w, int rows, int cols,
                                          long long ldo, long long ldx, float eps) {
-    __shared__ float scratch[32];
+    JLIGHT_BLOCK_SHARED float scratch[32];
+    bool vec = (cols & 7) == 0 && (ldo & 7) == 0 && (ldx & 7) == 0 && aligned16(out) && aligned16(x) && aligned16(w);
     for (int r = blockIdx.x; r < rows; r += gridDim.x) {
         const bf16* xr = x + r * ldx;
-        float ss = 0.0f;
-        for (int c = threadIdx.x; c < cols; c += blockDim.x) {
-            float v = to_f32(xr[c]);
-            ss += v * v;
-        }
-        float inv = rsqrtf(block_sum(ss, scratch) / cols + eps);
         bf16* o = out + r * ldo;
-        for (int c = threadIdx.x; c < cols; c += blockDim.x) store(o + c, to_f32(xr[c]) * inv * to_f32(w[c]));
+        float ss = 0.0f;
+        if (vec) {
+            int n8 = cols >> 3;
+            for (int c = threadIdx.x; c < n8; c += blockDim.x) {
+                Pack8 p;
+                p.u = reinterpret_cast<const uint4*>(xr)[c];
+#pragma unroll
+                for (int e = 0; e < 8; e++) {
+                    float v = to_f32(p.h[e]);
+                    ss += v * v;
+                }
+            }
+            float inv = rsqrtf(block_sum(ss, scratch) / cols + eps);
+            for (int c = threadIdx.x; c < n8; c += blockDim.x) {
+                Pack8 p, q, res;
+                p.u = reinterpret_cast<const uint4*>(xr)[c];
+                q.u = reinterpret_cast<const uint4*>(w)[c];
+#pragma unroll
+                for (int e = 0; e < 8; e++) res.h[e] = __float2bfloat16_rn(to_f32(p.h[e]) * inv * to_f32(q.h[e]));
+                reinterpret_cast<uint4*>(o)[c] = res.u;
+            }
+        } else {
+            for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+                float v = to_f32(xr[c]);
+                ss += v * v;
+            }
+            float inv = rsqrtf(block_sum(ss, scratch) / cols + eps);
+            for (int c = threadIdx.x; c < cols; c += blockDim.x) store(o + c, to_f32(xr[c]) * inv * to_f32(w[c]));
+        }
     }
 }
 
 // res [rows, cols] (ldr) += x (ldx); out (ldo) = rmsnorm(res) * w
 extern "C" __global__ void add_rms_norm_bf16(bf16* out, bf16* res, const bf16* x, const bf16* w, int rows,
                                              int cols, long long ldo, long long ldr, long long ldx, float eps) {
-    __shared__ float scratch[32];
+    JLIGHT_BLOCK_SHARED float scratch[32];
+    bool vec = (cols & 7) == 0 && (ldo & 7) == 0 && (ldr & 7) == 0 && (ldx & 7) == 0 && aligned16(out)
+               && aligned16(res) && aligned16(x) && aligned16(w);
     for (int r = blockIdx.x; r < rows; r += gridDim.x) {
         bf16* rr = res + r * ldr;
         const bf16* xr = x + r * ldx;
-        float ss = 0.0f;
-        for (int c = threadIdx.x; c < cols; c += blockDim.x) {
-            bf16 s = __float2bfloat16_rn(to_f32(rr[c]) + to_f32(xr[c]));
-            rr[c] = s;
-            float v = to_f32(s);
-            ss += v * v;
-        }
-        float inv = rsqrtf(block_sum(ss, scratch) / cols + eps);
         bf16* o = out + r * ldo;
-        for (int c = threadIdx.x; c < cols; c += blockDim.x) store(o + c, to_f32(rr[c]) * inv * to_f32(w[c]));
+        float ss = 0.0f;
+        if (vec) {
+            int n8 = cols >> 3;
+            for (int c = threadIdx.x; c < n8; c += blockDim.x) {
+                Pack8 a, b, s;
+                a.u = reinterpret_cast<const uint4*>(rr)[c];
+                b.u = reinterpret_cast<const uint4*>(xr)[c];
+#pragma unroll
+                for (int e = 0; e < 8; e++) {
+                    s.h[e] = __float2bfloat16_rn(to_f32(a.h[e]) + to_f32(b.h[e]));
+                    float v = to_f32(s.h[e]);
+                    ss += v * v;
+                }
+                reinterpret_cast<uint4*>(rr)[c] = s.u;
+            }
+            float inv = rsqrtf(block_sum(ss, scratch) / cols + eps);
+            // each thread rereads only the 16-byte words it wrote: no barrier needed
+            for (int c = threadIdx.x; c < n8; c += blockDim.x) {
+                Pack8 a, q, res8;
+                a.u = reinterpret_cast<const uint4*>(rr)[c];
+                q.u = reinterpret_cast<const uint4*>(w)[c];
+#pragma unroll
+                for (int e = 0; e < 8; e++) res8.h[e] = __float2bfloat16_rn(to_f32(a.h[e]) * inv * to_f32(q.h[e]));
+                reinterpret_cast<uint4*>(o)[c] = res8.u;
+            }
+        } else {
+            for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+                bf16 s = __float2bfloat16_rn(to_f32(rr[c]) + to_f32(xr[c]));
+                rr[c] = s;
+                float v = to_f32(s);
+                ss += v * v;
+            }
+            float inv = rsqrtf(block_sum(ss, scratch) / cols + eps);
+            for (int c = threadIdx.x; c < cols; c += blockDim.x) store(o + c, to_f32(rr[c]) * inv * to_f32(w[c]));
+        }
     }
 }

@@ -1,7 +1,8 @@
 // Rotary position embedding in place, NeoX pairing (dimension i with i + rotaryDim/2 in each
 // head), angle = position * invFreq[i] in f32 (as HF: inv_freq @ positions in f32), cos/sin with
 // full-range reduction (no fast-math: angles reach 1e5 rad at long context). Dimensions past
-// rotaryDim are left alone. One block per token; threads over (head, pair) of q then k.
+// rotaryDim are left alone. Blocks x over tokens; blocks y and threads over (head, pair) of q then
+// k, so that a decode step of few tokens still spreads over several SMs.
 #include "common.cuh"
 
 // q [T, numHeads*headDim] (ldq), k [T, numKvHeads*headDim] (ldk), pos [T] (I32, stride ldp),
@@ -14,7 +15,7 @@ extern "C" __global__ void rope_neox_bf16(bf16* q, bf16* k, const int* pos, cons
     int all = (numHeads + numKvHeads) * half;
     for (int t = blockIdx.x; t < tokens; t += gridDim.x) {
         float p = (float) pos[t * ldp];
-        for (int j = threadIdx.x; j < all; j += blockDim.x) {
+        for (int j = blockIdx.y * blockDim.x + threadIdx.x; j < all; j += gridDim.y * blockDim.x) {
             bf16* base;
             int i;
             if (j < qPairs) {

@@ -54,6 +54,7 @@ static float __shfl_xor_sync(unsigned, float v, int o) {
 #define __align__(x)
 alignas(16) unsigned char flash_smem[64 * 1024];
 #define JLIGHT_EMU 1
+#define JLIGHT_BLOCK_SHARED static
 
 static float bits_to_float(unsigned short h) {
     unsigned u = (unsigned) h << 16;
@@ -98,6 +99,7 @@ static void mma_16816(float* d, const unsigned* a, const unsigned* b) {
 
 template <typename T> static T __ldg(const T* p) { return *p; }
 template <typename T> static T __ldcs(const T* p) { return *p; }
+static float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
 using std::min;
 using std::max;
 
@@ -106,6 +108,11 @@ using std::max;
 #include "../../main/cuda/gemv.cu"
 #include "../../main/cuda/attention_flash.cu"
 #include "../../main/cuda/elementwise.cu"
+#include "../../main/cuda/norm.cu"
+#include "../../main/cuda/rope.cu"
+alignas(16) float attn_smem[16 * 1024];
+alignas(16) float group_smem[16 * 1024];
+#include "../../main/cuda/attention.cu"
 
 // launches fn over grid (gx, gy) with bx threads, one block at a time
 static void launch(unsigned gx, unsigned gy, unsigned bx, const std::function<void()>& fn) {
@@ -288,7 +295,151 @@ static void gemv_case(int n, int k, long long ldx, long long ldw, long long ldo)
     check(name, got, want, sizeof(OutT) == 4 ? 1e-9 : 1e-5);
 }
 
+// ---- rms norm (vectorized and scalar paths) and rope (blocks over tokens and pairs) -------------
+static void norm_case(int rows, int cols, long long ld, int threads, bool add) {
+    std::vector<bf16> x((size_t) rows * ld), res((size_t) rows * ld), w(cols), out((size_t) rows * ld);
+    for (auto& v : x) v = b(randn());
+    for (auto& v : res) v = b(randn());
+    for (auto& v : w) v = b(1.0f + 0.1f * randn());
+    for (auto& v : out) v = b(NAN);
+    std::vector<bf16> res0 = res;
+    float eps = 1e-5f;
+    if (add) {
+        launch(rows, 1, threads, [&] { add_rms_norm_bf16(out.data(), res.data(), x.data(), w.data(), rows, cols, ld, ld, ld, eps); });
+    } else {
+        launch(rows, 1, threads, [&] { rms_norm_bf16(out.data(), x.data(), w.data(), rows, cols, ld, ld, eps); });
+    }
+    std::vector<float> got, want, gotRes, wantRes;
+    for (int r = 0; r < rows; r++) {
+        std::vector<float> s(cols);
+        double ss = 0;
+        for (int c = 0; c < cols; c++) {
+            s[c] = add ? f(b(f(res0[r * ld + c]) + f(x[r * ld + c]))) : f(x[r * ld + c]);
+            ss += (double) s[c] * s[c];
+            if (add) { wantRes.push_back(s[c]); gotRes.push_back(f(res[r * ld + c])); }
+        }
+        double inv = 1.0 / std::sqrt(ss / cols + eps);
+        for (int c = 0; c < cols; c++) {
+            want.push_back((float) (s[c] * inv * f(w[c])));
+            got.push_back(f(out[r * ld + c]));
+        }
+        for (long long c = cols; c < ld; c++) {
+            if (!std::isnan(f(out[r * ld + c]))) { printf("FAIL: norm wrote past cols in row %d\n", r); failures++; break; }
+        }
+    }
+    char name[200];
+    snprintf(name, sizeof name, "%s rows=%d cols=%d ld=%lld threads=%d", add ? "add_rms_norm" : "rms_norm", rows, cols, ld, threads);
+    check(name, got, want, 1e-5);
+    if (add) {
+        snprintf(name, sizeof name, "add_rms_norm residual rows=%d cols=%d ld=%lld", rows, cols, ld);
+        check(name, gotRes, wantRes, 1e-12);
+    }
+}
+
+static void rope_case(int T, int heads, int kvHeads, int hd, int rot, int gy) {
+    long long ldq = (long long) heads * hd + 8, ldk = (long long) kvHeads * hd;
+    std::vector<bf16> q((size_t) T * ldq), k((size_t) T * ldk);
+    for (auto& v : q) v = b(randn());
+    for (auto& v : k) v = b(randn());
+    std::vector<bf16> q0 = q, k0 = k;
+    std::vector<int> pos(T);
+    for (int t = 0; t < T; t++) pos[t] = 3 + 97 * t;
+    std::vector<float> inv(rot / 2);
+    for (int i = 0; i < rot / 2; i++) inv[i] = (float) std::pow(10000.0, -2.0 * i / rot);
+    launch(T, gy, 128, [&] { rope_neox_bf16(q.data(), k.data(), pos.data(), inv.data(), T, heads, kvHeads, hd, rot, ldq, ldk, 1); });
+    std::vector<float> got, want;
+    int half = rot / 2;
+    auto ref = [&](std::vector<bf16>& now, std::vector<bf16>& was, long long ld, int nh, int t) {
+        for (int h = 0; h < nh; h++) {
+            for (int d = 0; d < hd; d++) {
+                size_t at = t * ld + h * hd + d;
+                float w;
+                if (d >= rot) {
+                    w = f(was[at]);
+                } else {
+                    int i = d % half;
+                    double a = (double) (float) ((float) pos[t] * inv[i]);
+                    float x0 = f(was[t * ld + h * hd + i]), x1 = f(was[t * ld + h * hd + i + half]);
+                    w = d < half ? (float) (x0 * std::cos(a) - x1 * std::sin(a)) : (float) (x1 * std::cos(a) + x0 * std::sin(a));
+                }
+                want.push_back(w);
+                got.push_back(f(now[at]));
+            }
+        }
+    };
+    for (int t = 0; t < T; t++) {
+        ref(q, q0, ldq, heads, t);
+        ref(k, k0, ldk, kvHeads, t);
+        for (long long c = (long long) heads * hd; c < ldq; c++) {
+            if (f(q[t * ldq + c]) != f(q0[t * ldq + c])) { printf("FAIL: rope wrote past q in row %d\n", t); failures++; break; }
+        }
+    }
+    char name[200];
+    snprintf(name, sizeof name, "rope T=%d heads=%d/%d D=%d rot=%d gridY=%d", T, heads, kvHeads, hd, rot, gy);
+    check(name, got, want, 1e-5);
+}
+
+// ---- silu_mul and write_kv (16-byte and scalar paths) ---------------------------------------------
+static void silu_case(int rows, int inter, long long ldo, long long ldg) {
+    std::vector<bf16> gu((size_t) rows * ldg), out((size_t) rows * ldo);
+    for (auto& v : gu) v = b(2 * randn());
+    for (auto& v : out) v = b(NAN);
+    launch((inter + 255) / 256, rows, 256, [&] { silu_mul_bf16(out.data(), gu.data(), rows, inter, ldo, ldg); });
+    std::vector<float> got, want;
+    for (int r = 0; r < rows; r++) {
+        for (int c = 0; c < inter; c++) {
+            float a = f(gu[r * ldg + c]), bb = f(gu[r * ldg + inter + c]);
+            want.push_back(f(b(a / (1.0f + expf(-a)) * bb)));
+            got.push_back(f(out[r * ldo + c]));
+        }
+        for (long long c = inter; c < ldo; c++) {
+            if (!std::isnan(f(out[r * ldo + c]))) { printf("FAIL: silu_mul wrote past inter in row %d\n", r); failures++; break; }
+        }
+    }
+    char name[200];
+    snprintf(name, sizeof name, "silu_mul rows=%d inter=%d ldo=%lld ldg=%lld (bit-exact)", rows, inter, ldo, ldg);
+    check(name, got, want, 0.0 + 1e-30);
+}
+
+static void write_kv_case(int tokens, int kvDim, long long ld, int offset) {
+    int slots = 64;
+    std::vector<bf16> kp((size_t) slots * kvDim + 8), vp((size_t) slots * kvDim + 8), k((size_t) tokens * ld + 8), v((size_t) tokens * ld + 8);
+    for (auto& x : kp) x = b(-1.0f);
+    for (auto& x : vp) x = b(-2.0f);
+    for (auto& x : k) x = b(randn());
+    for (auto& x : v) x = b(randn());
+    std::vector<int> sm(tokens);
+    for (int t = 0; t < tokens; t++) sm[t] = t == 1 ? -1 : (7 * t + 3) % slots;
+    launch(tokens, 1, 256, [&] { write_kv_bf16(kp.data(), vp.data(), k.data() + offset, v.data() + offset, sm.data(), tokens, kvDim, ld, ld); });
+    int bad = 0;
+    for (int s = 0; s < slots; s++) {
+        int src = -1;
+        for (int t = 0; t < tokens; t++) if (sm[t] == s) src = t;
+        for (int c = 0; c < kvDim; c++) {
+            float wk = src < 0 ? -1.0f : f(k[src * ld + offset + c]), wv = src < 0 ? -2.0f : f(v[src * ld + offset + c]);
+            if (f(kp[(size_t) s * kvDim + c]) != wk || f(vp[(size_t) s * kvDim + c]) != wv) bad++;
+        }
+    }
+    printf("%s write_kv tokens=%d kvDim=%d ld=%lld offset=%d\n", bad == 0 ? "ok  " : "FAIL", tokens, kvDim, ld, offset);
+    if (bad) failures++;
+}
+
 int main() {
+    silu_case(2, 1024, 1024, 2048);
+    silu_case(3, 100, 104, 200);
+    silu_case(2, 1000, 1001, 2000);
+    write_kv_case(4, 256, 768, 0);
+    write_kv_case(3, 64, 100, 0);
+    write_kv_case(3, 64, 128, 3);
+    norm_case(3, 4096, 4096, 256, false);
+    norm_case(2, 4096, 4104, 256, true);
+    norm_case(2, 1000, 1000, 128, false);   // cols % 8 != 0: scalar path
+    norm_case(2, 1000, 1003, 128, true);    // odd stride: scalar path
+    norm_case(1, 8192, 8192, 512, true);
+    norm_case(2, 64, 64, 128, false);       // fewer words than threads
+    rope_case(3, 4, 2, 64, 64, 3);
+    rope_case(2, 5, 1, 128, 64, 2);         // partial rotary, blocks past the pairs
+    rope_case(2, 3, 3, 32, 32, 1);
     // attention: no split (ctx <= splitSize everywhere), several splits, mixed
     attention_case(4, 2, 2, 128, 16, {{0, 5}, {20, 1}, {3, 2}}, 1 << 20, 1);
     attention_case(4, 2, 2, 128, 16, {{300, 1}, {64, 1}, {63, 1}, {65, 1}}, 64, 5);

@@ -129,6 +129,8 @@ public final class CudaBackend implements Backend {
     private CudaGraph graph;
     private boolean capturing;
     private int replayed;
+    /** Whether the replayed graph was already launched (at the step's first op; see dispatch). */
+    private boolean replayLaunched;
     private final List<CudaGraph> liveGraphs = new ArrayList<>();
 
     /** The default backend: GPU 0, 90% of its memory. */
@@ -834,7 +836,10 @@ public final class CudaBackend implements Backend {
         }
         CudaTensor inv = invFreq(rope);
         long posStride = pos.rank() == 1 ? 1 : pos.rowStride();
-        launch("rope_neox_bf16", (int) Math.min(t, 1 << 20), 1, 128, 0,
+        // blocks y over the (head, pair) pairs: 20 blocks of 128 for Llama-8B's 40 heads of 64 pairs
+        int pairs = (numHeads + numKvHeads) * (rope.rotaryDim() / 2);
+        int ropeY = (int) Math.max(1, Math.min((pairs + 127) / 128, 65535));
+        launch("rope_neox_bf16", (int) Math.min(t, 1 << 20), ropeY, 128, 0,
                 () -> "rope(T=" + t + ",heads=" + numHeads + "/" + numKvHeads + ",D=" + hd + ")", qq.ptr(), kk.ptr(),
                 pos.ptr(), inv.ptr(), (int) t, numHeads, numKvHeads, hd, rope.rotaryDim(), qq.rowStride(),
                 kk.rowStride(), posStride);
@@ -1224,13 +1229,27 @@ public final class CudaBackend implements Backend {
                 driver.streamBeginCapture(stream);
                 capturing = true;
                 kernels.setCapturing(true);
+                g.metaPointers = metaPointers();
             }
             g.ops.add(op);
             run(op);
             return;
         }
         if (replayed < g.ops.size() && g.ops.get(replayed).sameAs(op)) {
-            replayed++; // in the graph: launched with it at the step's end
+            replayed++; // in the graph
+            if (replayed == 1 && Arrays.equals(g.metaPointers, metaPointers())) {
+                // Launch the graph now, so the device runs the step while the host checks the
+                // rest of the model's ops against the recording (launching it only at the end
+                // would serialize the host's forward and the device's work). The inputs are
+                // already uploaded (uploads come before the first op), and the step's metadata
+                // sits where the graph reads it, so its K/V writes go to this step's slots. If a
+                // later op differs, flushReplay reruns the whole step eagerly after the graph:
+                // every step buffer is recomputed from the inputs, the K/V writes are rewritten
+                // with the same values, and buffers the graph names are never handed out again
+                // while it lives (retire).
+                launchGraph(g);
+                replayLaunched = true;
+            }
             return;
         }
         flushReplay("op " + replayed + " is " + op.describe() + ", the graph has "
@@ -1256,6 +1275,7 @@ public final class CudaBackend implements Backend {
         g.stale = true;
         g.staleReason = reason;
         graphMode = GraphMode.EAGER;
+        replayLaunched = false; // if the graph already ran, the ops below redo the step from its inputs
         for (int i = 0; i < replayed; i++) {
             run(g.ops.get(i));
         }
@@ -1288,6 +1308,7 @@ public final class CudaBackend implements Backend {
         }
         graph = g;
         replayed = 0;
+        replayLaunched = false;
         capturing = false;
         if (capture) {
             g.ops.clear();
@@ -1320,6 +1341,7 @@ public final class CudaBackend implements Backend {
         } finally {
             graphMode = GraphMode.EAGER;
             capturing = false;
+            replayLaunched = false;
             kernels.setCapturing(false);
             graph = null;
         }
@@ -1348,7 +1370,10 @@ public final class CudaBackend implements Backend {
             CudaGraph g = graph;
             if (replayed == g.ops.size()) {
                 graphMode = GraphMode.EAGER;
-                launchGraph(g);
+                if (!replayLaunched) {
+                    launchGraph(g);
+                }
+                replayLaunched = false;
             } else {
                 flushReplay("the step asked for " + replayed + " of the graph's " + g.ops.size() + " ops");
             }
@@ -1387,6 +1412,16 @@ public final class CudaBackend implements Backend {
             }
             retired.clear();
         }
+    }
+
+    /** Where the current step's attention metadata lies on the device (what a graph's K/V writes and attention read). */
+    private long[] metaPointers() {
+        StepMeta m = stepMeta;
+        if (m == null) {
+            return null;
+        }
+        return new long[] {m.queryStart(), m.seqLens(), m.blockTables(), m.slotMapping(), m.tokenSeq(),
+            m.maxBlocks(), m.tileSeq(), m.tileStart(), m.numTiles()};
     }
 
     /** Uploads a step's attention metadata now (before a captured step's first op). */

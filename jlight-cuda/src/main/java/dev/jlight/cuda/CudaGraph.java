@@ -31,6 +31,8 @@ final class CudaGraph {
     /** The context bound the step's kernels were sized for (split counts of attention). */
     final int maxContext;
     final List<Op> ops = new ArrayList<>();
+    /** The step's attention metadata pointers at capture (a replay is launched early only where they are the same). */
+    long[] metaPointers;
     MemorySegment graph;
     MemorySegment exec;
     /** Set when a replay found different work than was captured; the graph is not used again. */

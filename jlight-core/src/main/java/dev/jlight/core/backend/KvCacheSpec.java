@@ -32,8 +32,4 @@ public record KvCacheSpec(int numLayers, int numBlocks, int blockSize, int numKv
     public long capacityTokens() {
         return (long) numBlocks * blockSize;
     }
-
-    public KvCacheSpec withNumBlocks(int blocks) {
-        return new KvCacheSpec(numLayers, blocks, blockSize, numKvHeads, headDim, dtype);
-    }
 }

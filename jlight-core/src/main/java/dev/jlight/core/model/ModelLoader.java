@@ -22,14 +22,6 @@ public final class ModelLoader {
     private ModelLoader() {
     }
 
-    public static boolean supports(String modelType) {
-        return ARCHITECTURES.containsKey(modelType);
-    }
-
-    public static java.util.Set<String> supportedTypes() {
-        return ARCHITECTURES.keySet();
-    }
-
     public static Model load(ModelConfig config, Weights weights, Backend backend, LoadProgress progress) {
         checkSupported(config);
         return ARCHITECTURES.get(config.modelType()).create(config, weights, backend, progress);

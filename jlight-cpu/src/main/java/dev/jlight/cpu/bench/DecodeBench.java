@@ -9,16 +9,13 @@ import dev.jlight.core.weights.DType;
 import dev.jlight.core.weights.WeightTensor;
 import dev.jlight.cpu.CpuBackend;
 import dev.jlight.cpu.CpuTensor;
+import dev.jlight.cpu.MemoryFloor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * One decode step of a Llama-3.2-1B-shaped model (16 layers, hidden 2048, 32 heads / 8 KV heads
@@ -179,7 +176,7 @@ public final class DecodeBench {
                 long at;
                 float s = 0;
                 while ((at = next.getAndAdd(1 << 20)) < bytes) {
-                    s += sum(data.asSlice(at, Math.min(1 << 20, bytes - at)));
+                    s += MemoryFloor.sum(data.asSlice(at, Math.min(1 << 20, bytes - at)));
                 }
                 if (s == 42) {
                     System.out.print("");
@@ -195,27 +192,5 @@ public final class DecodeBench {
             }
         }
         return (System.nanoTime() - t0) / 1e6;
-    }
-
-    /** Four interleaved streams (the quarters of s), as the GEMV kernel reads four weight rows. */
-    private static float sum(MemorySegment s) {
-        VectorSpecies<Float> sp = FloatVector.SPECIES_PREFERRED;
-        int step = sp.vectorByteSize();
-        long q = s.byteSize() / 4 / step * step;
-        MemorySegment s0 = s.asSlice(0, q);
-        MemorySegment s1 = s.asSlice(q, q);
-        MemorySegment s2 = s.asSlice(2 * q, q);
-        MemorySegment s3 = s.asSlice(3 * q, q);
-        FloatVector a = FloatVector.zero(sp);
-        FloatVector b = FloatVector.zero(sp);
-        FloatVector c = FloatVector.zero(sp);
-        FloatVector d = FloatVector.zero(sp);
-        for (int i = 0; i < (int) q; i += step) {
-            a = a.add(FloatVector.fromMemorySegment(sp, s0, i, ByteOrder.LITTLE_ENDIAN));
-            b = b.add(FloatVector.fromMemorySegment(sp, s1, i, ByteOrder.LITTLE_ENDIAN));
-            c = c.add(FloatVector.fromMemorySegment(sp, s2, i, ByteOrder.LITTLE_ENDIAN));
-            d = d.add(FloatVector.fromMemorySegment(sp, s3, i, ByteOrder.LITTLE_ENDIAN));
-        }
-        return a.add(b).add(c.add(d)).reduceLanes(VectorOperators.ADD);
     }
 }

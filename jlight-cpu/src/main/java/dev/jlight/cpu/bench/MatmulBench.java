@@ -4,10 +4,10 @@ import dev.jlight.core.backend.Tensor;
 import dev.jlight.core.weights.DType;
 import dev.jlight.core.weights.WeightTensor;
 import dev.jlight.cpu.CpuBackend;
+import dev.jlight.cpu.MemoryFloor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,8 +19,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Matmul throughput of the CPU backend against the machine's memory-read floor, measured in the
@@ -148,7 +146,7 @@ public final class MatmulBench {
                 float s = 0;
                 long at;
                 while ((at = next.getAndAdd(chunk)) < bytes) {
-                    s += sum(big.asSlice(at, Math.min(chunk, bytes - at)));
+                    s += MemoryFloor.sum(big.asSlice(at, Math.min(chunk, bytes - at)));
                 }
                 return s;
             }));
@@ -165,34 +163,6 @@ public final class MatmulBench {
             System.out.print("");
         }
         return (System.nanoTime() - t0) / 1e6;
-    }
-
-    /**
-     * Sum of a segment read as four interleaved streams (its quarters, stepped together), the
-     * access pattern of the GEMV kernel's four weight rows: a single stream leaves DRAM
-     * parallelism unused and measures well below what the GEMV itself reaches. Offsets start at
-     * 0 in each quarter's slice so the bounds checks hoist.
-     */
-    private static float sum(MemorySegment s) {
-        VectorSpecies<Float> sp = FloatVector.SPECIES_PREFERRED;
-        int step = sp.vectorByteSize();
-        long q = s.byteSize() / 4 / step * step;
-        MemorySegment s0 = s.asSlice(0, q);
-        MemorySegment s1 = s.asSlice(q, q);
-        MemorySegment s2 = s.asSlice(2 * q, q);
-        MemorySegment s3 = s.asSlice(3 * q, q);
-        FloatVector a = FloatVector.zero(sp);
-        FloatVector b = FloatVector.zero(sp);
-        FloatVector c = FloatVector.zero(sp);
-        FloatVector d = FloatVector.zero(sp);
-        int n = (int) q;
-        for (int i = 0; i < n; i += step) {
-            a = a.add(FloatVector.fromMemorySegment(sp, s0, i, ByteOrder.LITTLE_ENDIAN));
-            b = b.add(FloatVector.fromMemorySegment(sp, s1, i, ByteOrder.LITTLE_ENDIAN));
-            c = c.add(FloatVector.fromMemorySegment(sp, s2, i, ByteOrder.LITTLE_ENDIAN));
-            d = d.add(FloatVector.fromMemorySegment(sp, s3, i, ByteOrder.LITTLE_ENDIAN));
-        }
-        return a.add(b).add(c.add(d)).reduceLanes(VectorOperators.ADD);
     }
 
     private static Tensor[] weights(CpuBackend backend, Arena arena, DType dt, int copies) {

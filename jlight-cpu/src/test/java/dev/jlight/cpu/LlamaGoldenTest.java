@@ -13,10 +13,7 @@ import dev.jlight.core.testing.GoldenModel;
 import dev.jlight.core.testing.SingleSequence;
 import dev.jlight.core.weights.SafetensorsWeights;
 import java.io.IOException;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -58,14 +55,9 @@ class LlamaGoldenTest {
     private static void checkPrompt(Model model, GoldenModel.Prompt p, int chunk) {
         int vocab = model.vocabSize();
         int total = p.ids().length + p.greedy().length;
-        int blocks = (total + BLOCK - 1) / BLOCK;
-        List<Integer> order = new ArrayList<>();
-        for (int i = 0; i < blocks + 3; i++) {
-            order.add(i);
-        }
-        Collections.shuffle(order, new Random(p.index()));
-        int[] table = order.stream().limit(blocks).mapToInt(Integer::intValue).toArray();
-        try (KvCache kv = model.backend().allocateKvCache(model.kvCacheSpec(blocks + 3, BLOCK))) {
+        int[] table = SingleSequence.shuffledBlockTable(total, BLOCK, p.index());
+        int poolBlocks = table.length + SingleSequence.SPARE_BLOCKS;
+        try (KvCache kv = model.backend().allocateKvCache(model.kvCacheSpec(poolBlocks, BLOCK))) {
             float[] logits = SingleSequence.prefill(model, kv, p, table, BLOCK, chunk);
             int rows = p.logitPositions().length;
             for (int r = 0; r < rows; r++) {

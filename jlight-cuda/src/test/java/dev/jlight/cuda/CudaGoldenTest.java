@@ -18,10 +18,8 @@ import dev.jlight.core.weights.SafetensorsWeights;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
-import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -113,15 +111,10 @@ class CudaGoldenTest {
                                     double[] margins) {
         int vocab = model.vocabSize();
         int total = p.ids().length + p.greedy().length;
-        int blocks = (total + BLOCK - 1) / BLOCK;
-        List<Integer> order = new ArrayList<>();
-        for (int i = 0; i < blocks + 3; i++) {
-            order.add(i);
-        }
-        Collections.shuffle(order, new Random(p.index()));
-        int[] table = order.stream().limit(blocks).mapToInt(Integer::intValue).toArray();
+        int[] table = SingleSequence.shuffledBlockTable(total, BLOCK, p.index());
+        int poolBlocks = table.length + SingleSequence.SPARE_BLOCKS;
         String where = name + " prompt " + p.index() + " (" + p.ids().length + " tokens, chunk " + chunk + ")";
-        try (KvCache kv = model.backend().allocateKvCache(model.kvCacheSpec(blocks + 3, BLOCK))) {
+        try (KvCache kv = model.backend().allocateKvCache(model.kvCacheSpec(poolBlocks, BLOCK))) {
             float[] logits = SingleSequence.prefill(model, kv, p, table, BLOCK, chunk);
             double err = 0, ref = 0, maxErr = 0;
             for (int i = 0; i < logits.length; i++) {

@@ -82,4 +82,26 @@ public final class SingleSequence {
         }
         return out;
     }
+
+    /** Spare blocks a shuffled table draws from beyond what the sequence needs. */
+    public static final int SPARE_BLOCKS = 3;
+
+    /**
+     * A block table for {@code tokens} tokens whose blocks are a seeded shuffle of
+     * {@code [0, blocks + SPARE_BLOCKS)}, so paging mistakes show up; allocate
+     * {@code blocksFor(tokens, blockSize) + SPARE_BLOCKS} blocks for it.
+     */
+    public static int[] shuffledBlockTable(int tokens, int blockSize, long seed) {
+        int blocks = blocksFor(tokens, blockSize);
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < blocks + SPARE_BLOCKS; i++) {
+            order.add(i);
+        }
+        java.util.Collections.shuffle(order, new java.util.Random(seed));
+        return order.stream().limit(blocks).mapToInt(Integer::intValue).toArray();
+    }
+
+    public static int blocksFor(int tokens, int blockSize) {
+        return (tokens + blockSize - 1) / blockSize;
+    }
 }

@@ -1,23 +1,21 @@
 package dev.jlight.cuda.bench;
 
 import dev.jlight.core.weights.DType;
+import dev.jlight.core.weights.DummyWeights;
 import dev.jlight.core.weights.WeightTensor;
 import dev.jlight.core.weights.Weights;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.SplittableRandom;
-import java.util.stream.IntStream;
 
 /**
  * Random bf16 weights with {@link dev.jlight.core.weights.DummyWeights}' distribution (uniform
  * in ±1/√K for matrices, 1 ± 0.1 for norms), made for GPU benchmarks at 8B scale in a second
- * instead of a minute: values are generated in parallel, and the layers share host data by role
+ * instead of a minute: the layers share host data by role
  * ("model.layers.7.mlp.up_proj.weight" has the same values as layer 0's). Each layer still gets
  * its own device copy, so the device reads exactly what a real model of the shape reads.
  */
@@ -46,26 +44,12 @@ final class SharedDummyWeights implements Weights {
     }
 
     private MemorySegment make(String role, long[] shape) {
-        long count = 1;
+        long numel = 1;
         for (long d : shape) {
-            count *= d;
+            numel *= d;
         }
-        final long numel = count;
         MemorySegment seg = arena.allocate(numel * 2, 64);
-        boolean isNorm = shape.length == 1;
-        double amp = isNorm ? 0.1 : 1.0 / Math.sqrt(Math.max(1, shape[shape.length - 1]));
-        double offset = isNorm ? 1.0 : 0.0;
-        long chunk = 1L << 20;
-        int chunks = (int) ((numel + chunk - 1) / chunk);
-        long base = seed ^ role.hashCode();
-        IntStream.range(0, chunks).parallel().forEach(c -> {
-            SplittableRandom rnd = new SplittableRandom(base * 31 + c);
-            long end = Math.min(numel, (c + 1) * chunk);
-            for (long i = c * chunk; i < end; i++) {
-                float v = (float) ((rnd.nextDouble() * 2 - 1) * amp + offset);
-                seg.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, DType.floatToBf16(v));
-            }
-        });
+        DummyWeights.fill(seg, DType.BF16, shape, seed ^ role.hashCode());
         return seg;
     }
 

@@ -185,7 +185,7 @@ class ErrorsTest {
     @Test
     void bodyTooLargeIs413() {
         String big = "{\"prompt\":\"" + "a".repeat(TestServers.MAX_BODY) + "\"}";
-        JsonNode e = error(http.post(CompletionsEndpoint.PATH, big), 413);
+        JsonNode e = error(http.postExpectContinue(CompletionsEndpoint.PATH, big), 413);
         assertTrue(e.path("message").asText().contains(String.valueOf(TestServers.MAX_BODY)), e.toString());
         assertEquals(200, http.post(CompletionsEndpoint.PATH, completion("")).status(), "the server goes on");
     }

@@ -87,8 +87,23 @@ final class Http {
         return send("GET", path, null, key);
     }
 
+    /**
+     * A POST that sends its headers with {@code Expect: 100-continue} and the body only when the
+     * server asks for it, as curl does for large bodies: a server that refuses the body by its
+     * Content-Length answers before any of it is sent, so the answer cannot be lost to a
+     * connection reset while the body is still being written.
+     */
+    Response postExpectContinue(String path, String body) {
+        return send("POST", path, body, key, true);
+    }
+
     Response send(String method, String path, String body, String apiKey) {
+        return send(method, path, body, apiKey, false);
+    }
+
+    private Response send(String method, String path, String body, String apiKey, boolean expectContinue) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(120))
+                .expectContinue(expectContinue)
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                         : HttpRequest.BodyPublishers.ofString(body));
         if (body != null) {

@@ -107,6 +107,31 @@ public interface Backend extends AutoCloseable {
     /** out[i] = x[rows[i]]. out [R,H], x [T,H], rows I32 [R]. Picks the rows that need logits. */
     void gatherRows(Tensor out, Tensor x, Tensor rows);
 
+    // ---- mixture of experts (Mixtral; reused by DeepSeek) --------------------------------------
+
+    /**
+     * MoE router: per token, the k experts with the largest softmax(routerLogits) probabilities,
+     * in descending order (ties: the lower expert id first, as torch.topk), and their weights: the
+     * probabilities, renormalised to sum to 1 over the k when {@code renormalize} (Mixtral).
+     * topIds I32 [T,k], topWeights F32 [T,k], routerLogits [T,E] (softmax in f32).
+     */
+    default void moeTopK(Tensor topIds, Tensor topWeights, Tensor routerLogits, int k, boolean renormalize) {
+        throw new UnsupportedOperationException("the " + name() + " backend has no mixture-of-experts router");
+    }
+
+    /**
+     * The routed experts' SwiGLU MLPs, weighted and summed per token:
+     * out[t] = sum_j topWeights[t,j] * down_e(silu(gate_e x[t]) * up_e x[t]), e = topIds[t,j].
+     * out, x [T,H]. gateUp [E*2I, H]: expert e's gate rows at [e*2I, e*2I+I) and its up rows at
+     * [e*2I+I, (e+1)*2I) (stacked with {@link #concatRows}); down [E*H, I]: expert e's down_proj
+     * at rows [e*H, (e+1)*H). Backends run it as grouped GEMMs over the tokens routed to each
+     * expert, not as per-token GEMVs, and without a host round trip (CUDA graphs capture it).
+     */
+    default void moeExperts(Tensor out, Tensor x, Tensor gateUp, Tensor down, Tensor topIds, Tensor topWeights,
+                            int numExperts) {
+        throw new UnsupportedOperationException("the " + name() + " backend has no mixture-of-experts experts op");
+    }
+
     /** Waits for queued work (a no-op for a synchronous backend). */
     default void synchronize() {
     }

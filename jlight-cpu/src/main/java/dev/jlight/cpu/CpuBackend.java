@@ -27,6 +27,7 @@ public final class CpuBackend implements Backend {
     private final Arena arena = Arena.ofShared();
     private final Rope rope = new Rope();
     private final Matmul matmul = new Matmul();
+    private final CpuMoe moe = new CpuMoe(matmul);
     private final List<CpuKvCache> caches = new ArrayList<>();
     private boolean closed;
 
@@ -415,6 +416,69 @@ public final class CpuBackend implements Backend {
             }
         }
         Ops.gatherRows(o, xs, r);
+    }
+
+    // ---- mixture of experts ---------------------------------------------------------------------
+
+    @Override
+    public void moeTopK(Tensor topIds, Tensor topWeights, Tensor routerLogits, int k, boolean renormalize) {
+        CpuTensor ids = cpu(topIds, "moeTopK", "topIds");
+        CpuTensor w = act(topWeights, "moeTopK", "topWeights");
+        CpuTensor logits = act(routerLogits, "moeTopK", "routerLogits");
+        if (ids.dtype() != DType.I32) {
+            throw new IllegalArgumentException("moeTopK: topIds is " + ids.dtype() + ", must be I32");
+        }
+        ids.requireDense("moeTopK");
+        if (k <= 0 || k > logits.cols()) {
+            throw new IllegalArgumentException("moeTopK: k = " + k + " with " + logits.cols() + " experts");
+        }
+        if (ids.rows() != logits.rows() || ids.cols() != k || w.rows() != logits.rows() || w.cols() != k) {
+            throw new IllegalArgumentException("moeTopK: topIds " + Tensor.shapeString(ids.shape()) + " and topWeights "
+                    + Tensor.shapeString(w.shape()) + " vs routerLogits " + Tensor.shapeString(logits.shape())
+                    + " and k = " + k);
+        }
+        int[] outIds = new int[Math.toIntExact(logits.rows() * k)];
+        float[] outWeights = new float[outIds.length];
+        CpuMoe.topK(outIds, outWeights, logits, k, renormalize);
+        upload(ids, MemorySegment.ofArray(outIds));
+        for (int t = 0; t < logits.rows(); t++) {
+            MemorySegment.copy(outWeights, t * k, w.segment(), Vec.FLOAT, w.offset(t, 0), k);
+        }
+    }
+
+    @Override
+    public void moeExperts(Tensor out, Tensor x, Tensor gateUp, Tensor down, Tensor topIds, Tensor topWeights,
+                           int numExperts) {
+        CpuTensor o = act(out, "moeExperts", "out");
+        CpuTensor xs = act(x, "moeExperts", "x");
+        CpuTensor gu = cpu(gateUp, "moeExperts", "gateUp");
+        CpuTensor dn = cpu(down, "moeExperts", "down");
+        CpuTensor w = act(topWeights, "moeExperts", "topWeights");
+        int[] ids = ints(topIds, "moeExperts", "topIds");
+        sameShape("moeExperts", "out", o, "x", xs);
+        if (!gu.dtype().isFloatWeight() || !dn.dtype().isFloatWeight()) {
+            throw new IllegalArgumentException("moeExperts: gateUp " + gu.dtype() + " and down " + dn.dtype()
+                    + " (supported: F32, BF16, F16)");
+        }
+        long h = xs.cols();
+        if (numExperts <= 0 || gu.rows() % (2L * numExperts) != 0 || gu.cols() != h
+                || dn.rows() != numExperts * h || 2L * numExperts * dn.cols() != gu.rows()) {
+            throw new IllegalArgumentException("moeExperts: gateUp " + Tensor.shapeString(gu.shape()) + " and down "
+                    + Tensor.shapeString(dn.shape()) + " are not " + numExperts + " experts' [2I, " + h + "] and ["
+                    + h + ", I] stacked");
+        }
+        int k = (int) w.cols();
+        if (w.rows() != xs.rows() || ids.length != w.rows() * k || topIds.cols() != k) {
+            throw new IllegalArgumentException("moeExperts: topIds " + Tensor.shapeString(topIds.shape())
+                    + " and topWeights " + Tensor.shapeString(w.shape()) + " vs x " + Tensor.shapeString(xs.shape()));
+        }
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= numExperts) {
+                throw new IllegalArgumentException("moeExperts: expert id " + ids[i] + " of token " + i / k
+                        + " outside [0, " + numExperts + ")");
+            }
+        }
+        moe.experts(this, pool, o, xs, gu, dn, ids, w.toFloatArray(), k, numExperts);
     }
 
     @Override

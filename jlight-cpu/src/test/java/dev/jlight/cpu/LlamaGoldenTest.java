@@ -19,7 +19,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The Llama-family forward on the CPU backend against HF transformers' fp32 reference
+ * Every golden model's forward on the CPU backend (the Llama family, Qwen2 tied and untied,
+ * MiniCPM, Mixtral in both expert layouts) against HF transformers' fp32 reference
  * (testdata/golden/models, made by scripts/make_golden.py on the device): logits at every stored
  * position within 1e-4, and HF's 16-token greedy continuation reproduced exactly. K/V blocks are
  * shuffled so paging mistakes show up.
@@ -34,7 +35,8 @@ class LlamaGoldenTest {
     @Test
     void goldenModelsArePresent() throws IOException {
         assertFalse(models().isEmpty(), "no golden models under " + GoldenModel.root());
-        assertTrue(models().containsAll(List.of("llama2", "llama3", "mistral")), "golden models: " + models());
+        assertTrue(models().containsAll(List.of("llama2", "llama3", "mistral", "qwen2", "qwen2_tied", "minicpm",
+                "mixtral", "mixtral_fused")), "golden models: " + models());
     }
 
     @ParameterizedTest(name = "{0}")

@@ -7,7 +7,6 @@ import dev.jlight.core.backend.RopeSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -62,7 +61,7 @@ public record ModelConfig(
     }
 
     public static ModelConfig parse(Path file, JsonNode root) {
-        Fields f = new Fields(file, root);
+        ConfigFields f = new ConfigFields(file, root);
         String modelType = f.string("model_type", null);
         if (modelType == null) {
             throw JLightException.inFile(file, "missing field 'model_type'");
@@ -96,6 +95,8 @@ public record ModelConfig(
         }
         JsonNode scalingNode = ropeScalingNode != null && !ropeScalingNode.isNull() ? ropeScalingNode : ropeParams;
         RopeSpec.Scaling scaling = parseScaling(file, scalingNode);
+        int numLayers = f.positiveInt("num_hidden_layers");
+        SlidingWindow.of(f, modelType, numLayers); // rejects malformed window fields at load time
         Integer sliding = root.hasNonNull("sliding_window") ? f.positiveInt("sliding_window") : null;
         if (root.has("use_sliding_window") && !root.get("use_sliding_window").asBoolean()) {
             sliding = null;
@@ -107,7 +108,7 @@ public record ModelConfig(
                 f.positiveInt("vocab_size"),
                 hidden,
                 f.positiveInt("intermediate_size"),
-                f.positiveInt("num_hidden_layers"),
+                numLayers,
                 heads,
                 kvHeads,
                 headDim,
@@ -157,89 +158,26 @@ public record ModelConfig(
         return new RopeSpec(headDim, rotary - rotary % 2, ropeTheta, ropeScaling);
     }
 
+    /** Which layers use sliding-window attention (see {@link SlidingWindow}). */
+    public SlidingWindow slidingWindows() {
+        return SlidingWindow.of(ConfigFields.of(this), modelType, numLayers);
+    }
+
+    /**
+     * The longest sequence JLight's full causal attention computes exactly as this model does:
+     * max_position_embeddings, capped at the window when some layers use a shorter sliding window
+     * (within the window, windowed and full attention are the same).
+     */
+    public int fullAttentionLength() {
+        SlidingWindow w = slidingWindows();
+        return w.isNone() ? maxPositionEmbeddings : Math.min(maxPositionEmbeddings, w.window());
+    }
+
     public int qDim() {
         return numHeads * headDim;
     }
 
     public int kvDim() {
         return numKvHeads * headDim;
-    }
-
-    /** Typed reads with errors naming the file and field. */
-    private record Fields(Path file, JsonNode root) {
-        int positiveInt(String name) {
-            JsonNode v = root.get(name);
-            if (v == null || v.isNull()) {
-                throw JLightException.inFile(file, "missing field '" + name + "'");
-            }
-            if (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() <= 0) {
-                throw JLightException.inFile(file, "field '" + name + "' must be a positive integer, got " + v);
-            }
-            return v.asInt();
-        }
-
-        int optInt(String name, int dflt) {
-            JsonNode v = root.get(name);
-            if (v == null || v.isNull()) {
-                return dflt;
-            }
-            if (!v.isIntegralNumber()) {
-                throw JLightException.inFile(file, "field '" + name + "' must be an integer, got " + v);
-            }
-            return v.asInt();
-        }
-
-        double optDouble(String name, double dflt) {
-            JsonNode v = root.get(name);
-            if (v == null || v.isNull()) {
-                return dflt;
-            }
-            if (!v.isNumber()) {
-                throw JLightException.inFile(file, "field '" + name + "' must be a number, got " + v);
-            }
-            return v.asDouble();
-        }
-
-        boolean optBool(String name, boolean dflt) {
-            JsonNode v = root.get(name);
-            if (v == null || v.isNull()) {
-                return dflt;
-            }
-            if (!v.isBoolean()) {
-                throw JLightException.inFile(file, "field '" + name + "' must be true or false, got " + v);
-            }
-            return v.asBoolean();
-        }
-
-        String string(String name, String dflt) {
-            JsonNode v = root.get(name);
-            return v == null || v.isNull() ? dflt : v.asText();
-        }
-
-        List<String> stringList(String name) {
-            List<String> out = new ArrayList<>();
-            JsonNode v = root.get(name);
-            if (v != null && v.isArray()) {
-                v.forEach(x -> out.add(x.asText()));
-            }
-            return List.copyOf(out);
-        }
-
-        /** An id or a list of ids (eos_token_id is either). */
-        List<Integer> intList(String name) {
-            List<Integer> out = new ArrayList<>();
-            JsonNode v = root.get(name);
-            if (v == null || v.isNull()) {
-                return List.of();
-            }
-            if (v.isArray()) {
-                v.forEach(x -> out.add(x.asInt()));
-            } else if (v.isIntegralNumber()) {
-                out.add(v.asInt());
-            } else {
-                throw JLightException.inFile(file, "field '" + name + "' must be an integer or a list of integers");
-            }
-            return List.copyOf(out);
-        }
     }
 }

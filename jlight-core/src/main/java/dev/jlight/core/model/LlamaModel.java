@@ -22,10 +22,14 @@ import java.util.List;
  * <p>The residual stream is updated with the fused {@code addRmsNorm}: each sub-layer's output
  * is added to the residual by the norm that follows it (the next layer's input norm, or the
  * final norm), so no separate add pass is made.
+ *
+ * <p>Variants override hooks instead of copying the forward: {@link #qkvBias()} (Qwen2),
+ * {@link #loadFeedForward} (Mixtral's experts), {@link #scaleEmbeddings},
+ * {@link #scaleSubLayerOutput} and {@link #postProcessLogits} (MiniCPM).
  */
 public class LlamaModel implements Model {
-    /** HF weight names, relative to "model.layers.{i}.". */
-    private static final String LAYER = "model.layers.%d.";
+    /** HF weight names of layer i start with this. */
+    protected static final String LAYER = "model.layers.%d.";
 
     protected final ModelConfig config;
     protected final Backend backend;
@@ -36,10 +40,11 @@ public class LlamaModel implements Model {
     private final List<Layer> layers;
     private final float attentionScale;
     private final StepBuffers buffers;
+    private final StepScratch scratch;
 
-    /** One decoder layer's weights. Biases are null when the config has none. */
+    /** One decoder layer's weights. Biases are null when the model has none. */
     record Layer(Tensor inputNorm, Tensor qkv, Tensor qBias, Tensor kBias, Tensor vBias, Tensor o,
-                 Tensor postNorm, Tensor gateUp, Tensor down) {
+                 Tensor postNorm, FeedForward ffn) {
     }
 
     public LlamaModel(ModelConfig config, Weights weights, Backend backend, LoadProgress progress) {
@@ -62,6 +67,7 @@ public class LlamaModel implements Model {
             this.lmHead = load(weights, progress, "lm_head.weight", v, h);
         }
         this.buffers = new StepBuffers();
+        this.scratch = new StepScratch(backend);
     }
 
     private Layer loadLayer(Weights w, LoadProgress p, int i) {
@@ -69,25 +75,36 @@ public class LlamaModel implements Model {
         int h = config.hiddenSize();
         int q = config.qDim();
         int kv = config.kvDim();
-        int inter = config.intermediateSize();
         Tensor qkv = backend.concatRows(
                 load(w, p, pre + "self_attn.q_proj.weight", q, h),
                 load(w, p, pre + "self_attn.k_proj.weight", kv, h),
                 load(w, p, pre + "self_attn.v_proj.weight", kv, h));
-        boolean bias = config.attentionBias();
+        boolean bias = qkvBias();
         Tensor qb = bias ? load(w, p, pre + "self_attn.q_proj.bias", q) : null;
         Tensor kb = bias ? load(w, p, pre + "self_attn.k_proj.bias", kv) : null;
         Tensor vb = bias ? load(w, p, pre + "self_attn.v_proj.bias", kv) : null;
-        Tensor gateUp = backend.concatRows(
-                load(w, p, pre + "mlp.gate_proj.weight", inter, h),
-                load(w, p, pre + "mlp.up_proj.weight", inter, h));
         return new Layer(
                 load(w, p, pre + "input_layernorm.weight", h),
                 qkv, qb, kb, vb,
                 load(w, p, pre + "self_attn.o_proj.weight", h, q),
                 load(w, p, pre + "post_attention_layernorm.weight", h),
-                gateUp,
-                load(w, p, pre + "mlp.down_proj.weight", h, inter));
+                loadFeedForward(w, p, i));
+    }
+
+    /** Whether q/k/v have biases: the config's attention_bias (Qwen2 always has them). */
+    protected boolean qkvBias() {
+        return config.attentionBias();
+    }
+
+    /** Layer i's feed-forward sub-layer: the dense SwiGLU MLP (Mixtral: routed experts). */
+    protected FeedForward loadFeedForward(Weights w, LoadProgress p, int i) {
+        String pre = LAYER.formatted(i);
+        int h = config.hiddenSize();
+        int inter = config.intermediateSize();
+        Tensor gateUp = backend.concatRows(
+                load(w, p, pre + "mlp.gate_proj.weight", inter, h),
+                load(w, p, pre + "mlp.up_proj.weight", inter, h));
+        return new DenseMlp(backend, gateUp, load(w, p, pre + "mlp.down_proj.weight", h, inter), inter);
     }
 
     protected Tensor load(Weights w, LoadProgress progress, String name, long... shape) {
@@ -129,13 +146,17 @@ public class LlamaModel implements Model {
         AttentionMetadata meta = batch.attention();
 
         backend.embedding(b.residual(), embedTokens, b.ids());
+        scaleEmbeddings(b.residual());
+        scratch.begin(t);
         Tensor pendingDelta = null; // sub-layer output not yet added to the residual
         for (int i = 0; i < layers.size(); i++) {
             Layer layer = layers.get(i);
             normInto(b, pendingDelta, layer.inputNorm());
             attention(b, layer, i, kv, meta);
+            scaleSubLayerOutput(b.delta());
             backend.addRmsNorm(b.normed(), b.residual(), b.delta(), layer.postNorm(), (float) config.rmsNormEps());
-            mlp(b, layer);
+            layer.ffn().forward(b.delta(), b.normed(), scratch);
+            scaleSubLayerOutput(b.delta());
             pendingDelta = b.delta();
         }
         normInto(b, pendingDelta, finalNorm);
@@ -178,13 +199,15 @@ public class LlamaModel implements Model {
         backend.matmul(b.delta(), b.attnOut(), layer.o());
     }
 
-    private void mlp(StepBuffers.Views b, Layer layer) {
-        backend.matmul(b.gateUp(), b.normed(), layer.gateUp());
-        backend.siluMul(b.act(), b.gateUp());
-        backend.matmul(b.delta(), b.act(), layer.down());
+    /** Hook for architectures that scale the token embeddings (MiniCPM). residual [T,H]. */
+    protected void scaleEmbeddings(Tensor residual) {
     }
 
-    /** Hook for architectures that scale logits (MiniCPM). */
+    /** Hook for architectures that scale each sub-layer's output before the residual add (MiniCPM). */
+    protected void scaleSubLayerOutput(Tensor delta) {
+    }
+
+    /** Hook for architectures that scale logits (MiniCPM). logits [R,V] f32. */
     protected void postProcessLogits(Tensor logits) {
     }
 
@@ -197,6 +220,7 @@ public class LlamaModel implements Model {
     @Override
     public void close() {
         buffers.close();
+        scratch.clear();
     }
 
     /**
@@ -206,7 +230,7 @@ public class LlamaModel implements Model {
     private final class StepBuffers implements AutoCloseable {
         /** Index tensors are [n, 1] I32 so row views apply to them as to activations. */
         record Views(Tensor ids, Tensor positions, Tensor logitRows, Tensor residual, Tensor normed, Tensor qkv,
-                     Tensor attnOut, Tensor delta, Tensor gateUp, Tensor act, Tensor selected, Tensor logits) {
+                     Tensor attnOut, Tensor delta, Tensor selected, Tensor logits) {
         }
 
         private int capTokens;
@@ -223,8 +247,8 @@ public class LlamaModel implements Model {
             return new Views(
                     rowsOf(full.ids(), tokens), rowsOf(full.positions(), tokens), rowsOf(full.logitRows(), rows),
                     rowsOf(full.residual(), tokens), rowsOf(full.normed(), tokens), rowsOf(full.qkv(), tokens),
-                    rowsOf(full.attnOut(), tokens), rowsOf(full.delta(), tokens), rowsOf(full.gateUp(), tokens),
-                    rowsOf(full.act(), tokens), rowsOf(full.selected(), rows), rowsOf(full.logits(), rows));
+                    rowsOf(full.attnOut(), tokens), rowsOf(full.delta(), tokens),
+                    rowsOf(full.selected(), rows), rowsOf(full.logits(), rows));
         }
 
         private Tensor rowsOf(Tensor t, int n) {
@@ -234,13 +258,11 @@ public class LlamaModel implements Model {
         private Views allocate(int t, int r) {
             DType act = backend.activationDType();
             int h = config.hiddenSize();
-            int inter = config.intermediateSize();
             return new Views(
                     backend.allocate(DType.I32, t, 1), backend.allocate(DType.I32, t, 1), backend.allocate(DType.I32, r, 1),
                     backend.allocate(act, t, h), backend.allocate(act, t, h),
                     backend.allocate(act, t, config.qDim() + 2L * config.kvDim()),
                     backend.allocate(act, t, config.qDim()), backend.allocate(act, t, h),
-                    backend.allocate(act, t, 2L * inter), backend.allocate(act, t, inter),
                     backend.allocate(act, r, h), backend.allocate(DType.F32, r, config.vocabSize()));
         }
 

@@ -17,7 +17,10 @@ public final class ModelLoader {
     /** model_type → architecture. One entry per supported family; sorted for the error message. */
     private static final Map<String, Factory> ARCHITECTURES = new TreeMap<>(Map.of(
             "llama", LlamaModel::new,
-            "mistral", LlamaModel::new));
+            "mistral", LlamaModel::new,
+            "minicpm", MiniCpmModel::new,
+            "mixtral", MixtralModel::new,
+            "qwen2", Qwen2Model::new));
 
     private ModelLoader() {
     }
@@ -25,6 +28,11 @@ public final class ModelLoader {
     public static Model load(ModelConfig config, Weights weights, Backend backend, LoadProgress progress) {
         checkSupported(config);
         return ARCHITECTURES.get(config.modelType()).create(config, weights, backend, progress);
+    }
+
+    /** The model_types that load, sorted. */
+    public static java.util.Set<String> supportedTypes() {
+        return java.util.Collections.unmodifiableSet(ARCHITECTURES.keySet());
     }
 
     /** An unsupported model_type is an error that lists the supported ones. */

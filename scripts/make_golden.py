@@ -16,11 +16,18 @@ Layout written under --out (the Java tests read exactly this):
   tokenizers/<name>.json                 per-line ids / ids without specials / decoded text
   templates/<name>.json                  rendered chat templates (or recorded errors)
 
-Models (names): llama2, llama3, mistral, llama_headdim. Goldens are computed in fp32 on the CPU
-from the bf16 weights as stored (the saved folder is reloaded), eager attention.
+Models (names): llama2, llama3, mistral, llama_headdim, qwen2, qwen2_tied, minicpm, mixtral,
+mixtral_fused. Goldens are computed in fp32 on the CPU from the bf16 weights as stored (the saved
+folder is reloaded), eager attention.
 
-Parts can be selected with --only models,tokenizers,templates. Every part runs even if an earlier
-one failed; the exit status is non-zero if any part failed.
+MiniCPM has no native transformers class (only the Hub's remote code modeling_minicpm.py), so its
+reference is HF's Llama implementation plus MiniCPM's three documented scalings, installed as
+module hooks (see minicpm_hooks; they follow modeling_minicpm.py / vLLM's minicpm.py), and the saved
+config.json says model_type "minicpm" with scale_emb, scale_depth and dim_model_base.
+
+Parts can be selected with --only models,tokenizers,templates; model names in --only select those
+models alone (--only qwen2,qwen2_tied,minicpm,mixtral,mixtral_fused builds just these). Every part
+runs even if an earlier one failed; the exit status is non-zero if any part failed.
 
 --plain-jinja is for testing this script without transformers: it renders templates with a local
 jinja2 environment that imitates transformers' (never use it for real golden data).
@@ -113,6 +120,42 @@ MODEL_SPECS = {
         rms_norm_eps=1e-5, max_position_embeddings=256, bos_token_id=1, eos_token_id=2,
         attention_bias=False, mlp_bias=False),
 }
+# Issue 9's families. Tiny on purpose (each folder well under 300 KB): the test prompts feed token
+# ids directly, no real tokenizer is needed.
+MODEL_SPECS.update({
+    "qwen2": dict(
+        config_class="Qwen2Config", seed=1005,
+        vocab_size=768, hidden_size=48, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=12,             # GQA 4/2, q/k/v bias
+        tie_word_embeddings=False, rope_theta=1000000.0, rope_scaling=None,
+        rms_norm_eps=1e-6, max_position_embeddings=4096, bos_token_id=1, eos_token_id=2,
+        use_sliding_window=False, sliding_window=None, max_window_layers=2),
+    "qwen2_tied": dict(
+        config_class="Qwen2Config", seed=1006,
+        vocab_size=1024, hidden_size=48, intermediate_size=96, num_hidden_layers=2,
+        num_attention_heads=6, num_key_value_heads=1, head_dim=8,              # MQA 6/1
+        tie_word_embeddings=True, rope_theta=10000.0, rope_scaling=None,
+        rms_norm_eps=1e-6, max_position_embeddings=4096, bos_token_id=1, eos_token_id=2),
+    "minicpm": dict(
+        config_class="LlamaConfig", seed=1007, kind="minicpm",
+        vocab_size=768, hidden_size=48, intermediate_size=80, num_hidden_layers=3,
+        num_attention_heads=4, num_key_value_heads=4, head_dim=12,
+        tie_word_embeddings=True, rope_theta=10000.0, rope_scaling=None,
+        rms_norm_eps=1e-5, max_position_embeddings=2048, bos_token_id=1, eos_token_id=2,
+        attention_bias=False, mlp_bias=False,
+        minicpm=dict(scale_emb=12.0, scale_depth=1.4, dim_model_base=16)),  # MiniCPM-2B's 12 and 1.4
+    "mixtral": dict(
+        config_class="MixtralConfig", seed=1008, kind="moe",
+        vocab_size=512, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=8,
+        num_local_experts=4, num_experts_per_tok=2,
+        tie_word_embeddings=False, rope_theta=1000000.0, rope_scaling=None, sliding_window=None,
+        rms_norm_eps=1e-5, max_position_embeddings=4096, bos_token_id=1, eos_token_id=2),
+})
+# Same architecture, saved in transformers 5's fused expert layout (mlp.experts.gate_up_proj /
+# down_proj, save_original_format=False) so both layouts the loader reads are tested.
+MODEL_SPECS["mixtral_fused"] = dict(MODEL_SPECS["mixtral"], seed=1009, num_local_experts=5, num_experts_per_tok=3,
+                                    save_fused=True)
 HEADDIM_FALLBACK = dict(num_attention_heads=3, head_dim=32)   # if head_dim*heads != hidden is refused
 
 # Larger than transformers' default init (std 0.02) so logits are O(1); o_proj/down_proj are larger
@@ -128,14 +171,23 @@ INIT_NORM_NOISE = 0.1     # RMSNorm weights = 1 + N(0, 0.1)
 # are not decided by rounding differences between implementations.
 MIN_GREEDY_MARGIN = 0.005
 MAX_SEED_TRIES = 40
+INIT_STD_BIAS = 0.2       # q/k/v biases (Qwen2)
+# MoE goldens: the weight seed must also route every expert some token of the prompts, and keep the
+# k-th and (k+1)-th router logits of every token at least this far apart (fp32 rounding differences
+# between implementations are ~1e-5 here), so that no token's choice of experts is a near tie.
+MIN_ROUTER_GAP = 1e-3
+INIT_STD_ROUTER = 0.5     # MoE router (mlp.gate): wider logits, fewer near ties
+# Keys of a spec that only this script reads (not config fields).
+SCRIPT_KEYS = ("config_class", "seed", "kind", "minicpm", "save_fused")
 
 
 def make_config(spec: dict):
     import transformers
 
     spec = dict(spec)
-    cls = getattr(transformers, spec.pop("config_class"))
-    spec.pop("seed")
+    cls = getattr(transformers, spec["config_class"])
+    for k in SCRIPT_KEYS:
+        spec.pop(k, None)
     rope_theta = spec.pop("rope_theta")
     rope_scaling = spec.pop("rope_scaling")
     params = inspect.signature(cls.__init__).parameters
@@ -150,7 +202,8 @@ def make_config(spec: dict):
         spec["rope_scaling"] = rope_scaling
     for k in list(spec):
         if k not in params and k not in ("bos_token_id", "eos_token_id", "tie_word_embeddings", "head_dim",
-                                         "mlp_bias", "attention_bias", "sliding_window"):
+                                         "mlp_bias", "attention_bias", "sliding_window", "use_sliding_window",
+                                         "max_window_layers", "num_local_experts", "num_experts_per_tok"):
             log(f"  note: {cls.__name__}.__init__ has no parameter {k!r}; passing it as an extra kwarg")
     return cls(**spec)
 
@@ -206,10 +259,14 @@ def init_weights(model, seed: int) -> None:
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():   # tied lm_head is not listed separately
-            if p.ndim == 1:
+            if p.ndim == 1 and name.endswith(".bias"):
+                val = INIT_STD_BIAS * torch.randn(p.shape, generator=g)
+            elif p.ndim == 1:
                 val = 1.0 + INIT_NORM_NOISE * torch.randn(p.shape, generator=g)
             elif "embed_tokens" in name:
                 val = INIT_STD_EMBED * torch.randn(p.shape, generator=g)
+            elif name.endswith("mlp.gate.weight"):
+                val = INIT_STD_ROUTER * torch.randn(p.shape, generator=g)
             elif "lm_head" in name:
                 val = INIT_STD_LM_HEAD * torch.randn(p.shape, generator=g)
             elif "o_proj" in name or "down_proj" in name:
@@ -219,17 +276,95 @@ def init_weights(model, seed: int) -> None:
             p.copy_(val.to(p.dtype))
 
 
-def save_model(model, out_dir: Path) -> None:
+def save_model(model, out_dir: Path, spec: dict | None = None) -> None:
     import torch
 
+    spec = spec or {}
     model = model.to(torch.bfloat16)
+    kwargs = {"save_original_format": False} if spec.get("save_fused") else {}
     try:
-        model.save_pretrained(out_dir, safe_serialization=True)
+        model.save_pretrained(out_dir, safe_serialization=True, **kwargs)
     except TypeError:   # argument removed in newer transformers (safetensors is the only format)
-        model.save_pretrained(out_dir)
+        model.save_pretrained(out_dir, **kwargs)
     files = sorted(p.name for p in out_dir.iterdir())
     if "model.safetensors" not in files:
         raise RuntimeError(f"expected a single model.safetensors in {out_dir}, got {files}")
+    if spec.get("kind") == "minicpm":
+        cfg = json.loads((out_dir / "config.json").read_text())
+        cfg.update(spec["minicpm"], model_type="minicpm", architectures=["MiniCPMForCausalLM"])
+        write_json(out_dir / "config.json", cfg)
+    if spec.get("save_fused"):
+        from safetensors import safe_open
+
+        with safe_open(str(out_dir / "model.safetensors"), "pt") as fh:
+            if not any(k.endswith("mlp.experts.gate_up_proj") for k in fh.keys()):
+                raise RuntimeError("save_original_format=False did not write the fused expert layout")
+
+
+# ------------------------------------------------------------------------ MiniCPM reference
+
+def minicpm_hooks(model, scales: dict) -> None:
+    """Turns HF's LlamaForCausalLM into MiniCPM, following the Hub's modeling_minicpm.py
+    (MiniCPMModel.forward: inputs_embeds = embed_tokens(ids) * scale_emb; MiniCPMDecoderLayer:
+    hidden = residual + sub_layer(hidden) * (scale_depth / sqrt(num_hidden_layers)) for attention and
+    MLP; MiniCPMForCausalLM: logits = lm_head(hidden / (hidden_size / dim_model_base))), which vLLM's
+    minicpm.py does the same way. Hooks on Llama's own modules, so everything else is HF's code."""
+    cfg = model.config
+    emb, depth = scales["scale_emb"], scales["scale_depth"] / math.sqrt(cfg.num_hidden_layers)
+    width = cfg.hidden_size / scales["dim_model_base"]
+    model.model.embed_tokens.register_forward_hook(lambda m, i, out: out * emb)
+    for layer in model.model.layers:
+        layer.self_attn.register_forward_hook(lambda m, i, out: (out[0] * depth,) + tuple(out[1:]))
+        layer.mlp.register_forward_hook(lambda m, i, out: out * depth)
+    model.lm_head.register_forward_pre_hook(lambda m, args: (args[0] / width,) + tuple(args[1:]))
+
+
+def load_minicpm_fp32(path: Path, spec: dict):
+    """The saved MiniCPM folder as LlamaForCausalLM (same weight names) with minicpm_hooks."""
+    import torch
+    import transformers
+
+    cfg = json.loads((path / "config.json").read_text())
+    cfg.update(model_type="llama", architectures=["LlamaForCausalLM"])
+    for k in spec["minicpm"]:
+        cfg.pop(k, None)
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(path / "model.safetensors", Path(tmp) / "model.safetensors")
+        write_json(Path(tmp) / "config.json", cfg)
+        model = load_fp32(Path(tmp))
+    minicpm_hooks(model, spec["minicpm"])
+    return model.float().eval()
+
+
+# ------------------------------------------------------------------------ MoE routing checks
+
+def router_stats(model, prompts: list[list[int]]) -> dict:
+    """Over every prompt (and its cache-free recompute), per MoE layer: tokens routed to each expert and
+    the smallest gap between the k-th and (k+1)-th router logit of any token."""
+    import torch
+
+    k = model.config.num_experts_per_tok
+    seen: list[torch.Tensor] = []
+    hooks = [layer.mlp.gate.register_forward_hook(lambda m, i, out: seen.append(out[0].detach().float()))
+             for layer in model.model.layers]
+    try:
+        with torch.no_grad():
+            for ids in prompts:
+                model(input_ids=torch.tensor([ids], dtype=torch.long), use_cache=False)
+    finally:
+        for h in hooks:
+            h.remove()
+    n_layers = len(model.model.layers)
+    counts = [[0] * model.config.num_local_experts for _ in range(n_layers)]
+    gap = float("inf")
+    for i, logits in enumerate(seen):
+        top = torch.topk(logits, k + 1 if k < logits.shape[-1] else k, dim=-1)   # same order as softmax
+        if k < logits.shape[-1]:
+            gap = min(gap, float((top.values[:, k - 1] - top.values[:, k]).min()))
+        for e in top.indices[:, :k].flatten().tolist():
+            counts[i % n_layers][e] += 1
+    return {"tokens_per_expert": counts, "min_topk_gap": gap,
+            "all_experts_used": all(c > 0 for row in counts for c in row)}
 
 
 def load_fp32(path: Path):
@@ -321,6 +456,8 @@ def construct(name: str, spec: dict):
     try:
         config = make_config(spec)
         model = transformers.AutoModelForCausalLM.from_config(config, attn_implementation="eager")
+        if spec.get("kind") == "minicpm":
+            minicpm_hooks(model, spec["minicpm"])
         with torch.no_grad():
             model(input_ids=torch.tensor([[1, 2, 3]]))
     except Exception as e:  # noqa: BLE001
@@ -346,11 +483,20 @@ def choose_weight_seed(model, spec: dict, prompts: list[list[int]]) -> tuple[int
         with torch.no_grad():
             for p in model.parameters():
                 p.copy_(p.to(torch.bfloat16).float())     # exactly what will be stored
-        margin = min(min(greedy(model, ids, GREEDY_NEW_TOKENS, quiet=True)[1]) for ids in prompts)
+        runs = [greedy(model, ids, GREEDY_NEW_TOKENS, quiet=True) for ids in prompts]
+        margin = min(min(r[1]) for r in runs)
+        if spec.get("kind") == "moe":   # routing of the prompts and of the greedy continuations
+            routes = router_stats(model, [ids + r[0][:-1] for ids, r in zip(prompts, runs)])
+            if not routes["all_experts_used"] or routes["min_topk_gap"] < MIN_ROUTER_GAP:
+                log(f"  seed {seed}: routing {routes['tokens_per_expert']}, top-k gap {routes['min_topk_gap']:.5f}; "
+                    f"next seed")
+                continue
         if margin > best[1]:
             best = (seed, margin)
         if margin >= MIN_GREEDY_MARGIN:
             return seed, margin, k + 1
+    if best[1] < 0:
+        raise RuntimeError(f"no seed in {MAX_SEED_TRIES} tries routes every expert with top-k gaps >= {MIN_ROUTER_GAP}")
     log(f"  WARNING: no seed in {MAX_SEED_TRIES} tries reached greedy margin {MIN_GREEDY_MARGIN}; "
         f"using seed {best[0]} (margin {best[1]:.5f})")
     return best[0], best[1], MAX_SEED_TRIES
@@ -376,11 +522,11 @@ def build_model(name: str, spec: dict, out_dir: Path, all_positions: bool = Fals
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
-    save_model(model, out_dir)
+    save_model(model, out_dir, spec)
     del model
 
     # ---- golden outputs, fp32 on CPU from the stored bf16 weights
-    model = load_fp32(out_dir)
+    model = load_minicpm_fp32(out_dir, spec) if spec.get("kind") == "minicpm" else load_fp32(out_dir)
     rope = check_rope(model, spec)
     n_params = sum(p.numel() for p in model.parameters())
     tensors = {}
@@ -402,7 +548,15 @@ def build_model(name: str, spec: dict, out_dir: Path, all_positions: bool = Fals
 
     save_file(tensors, str(out_dir / "expected.safetensors"), metadata={"format": "pt"})
     v = versions()
+    extra = {}
+    if spec.get("kind") == "moe":
+        extra["routing"] = router_stats(model, [it["ids"] + it["greedy"][:-1] for it in items])
+        log(f"  routing: {extra['routing']}")
+    if spec.get("kind") == "minicpm":
+        extra["reference"] = ("HF LlamaForCausalLM + MiniCPM's scale_emb / scale_depth / dim_model_base as in "
+                              "the Hub's modeling_minicpm.py (scripts/make_golden.py: minicpm_hooks)")
     write_json(out_dir / "expected.json", {
+        **extra,
         "model": name,
         "prompts": items,
         "weights_dtype": "bfloat16",
@@ -423,14 +577,15 @@ def build_model(name: str, spec: dict, out_dir: Path, all_positions: bool = Fals
     return {"n_params": n_params, "rope_ok": rope.get("ok")}
 
 
-def part_models(out: Path, all_positions: bool = False) -> None:
+def part_models(out: Path, all_positions: bool = False, names: set[str] | None = None) -> None:
     import torch
 
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     torch.use_deterministic_algorithms(True, warn_only=True)
     for name, spec in MODEL_SPECS.items():
-        build_model(name, spec, out / "models" / name, all_positions)
+        if names is None or name in names:
+            build_model(name, spec, out / "models" / name, all_positions)
 
 
 # =============================================================================== tokenizers
@@ -830,6 +985,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plain-jinja", action="store_true", help="TESTING ONLY: render templates without transformers")
     args = ap.parse_args(argv)
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
+    model_names = {p for p in parts if p in MODEL_SPECS}
+    if model_names:   # model names select those models (and imply the models part)
+        parts = ["models"] + [p for p in parts if p not in MODEL_SPECS and p != "models"]
     args.out.mkdir(parents=True, exist_ok=True)
     log(f"versions: {versions()}")
 
@@ -838,7 +996,7 @@ def main(argv: list[str] | None = None) -> int:
         log(f"===== {part}")
         try:
             if part == "models":
-                part_models(args.out, args.all_positions)
+                part_models(args.out, args.all_positions, model_names or None)
             elif part == "tokenizers":
                 part_tokenizers(args.assets, args.out, args.corpus)
             elif part == "templates":

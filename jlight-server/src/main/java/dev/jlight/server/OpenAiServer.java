@@ -183,6 +183,9 @@ public final class OpenAiServer implements AutoCloseable {
             m.put("root", runtime.folder().toString());
             m.putNull("parent");
             m.put("max_model_len", runtime.maxModelLen());
+            // extra fields (OpenAI clients ignore them), so clients can tell which family is served
+            m.put("architecture", runtime.architecture());
+            m.put("model_type", runtime.modelType());
         }
         json(ctx, 200, body);
     }

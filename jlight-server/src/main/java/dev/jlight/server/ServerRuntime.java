@@ -259,17 +259,27 @@ public final class ServerRuntime implements AutoCloseable {
         }
     }
 
-    private static int resolveMaxModelLen(Integer asked, ModelConfig config) {
-        int limit = config.maxPositionEmbeddings();
+    static int resolveMaxModelLen(Integer asked, ModelConfig config) {
+        // sliding-window layers run as full attention, which is exact only up to the window
+        int limit = config.fullAttentionLength();
+        boolean windowed = limit < config.maxPositionEmbeddings();
         if (asked == null) {
+            if (windowed) {
+                LOG.warn("{}: layers {} use a sliding window of {} tokens; JLight runs full attention, so the "
+                        + "context is capped at {} (max_position_embeddings is {})", config.file(),
+                        config.slidingWindows().layers(), limit, limit, config.maxPositionEmbeddings());
+            }
             return limit;
         }
         if (asked < 2) {
             throw new JLightException("--max-model-len must be >= 2, got " + asked);
         }
         if (limit > 0 && asked > limit) {
-            throw new JLightException("--max-model-len " + asked + " is more than the model's max_position_embeddings "
-                    + limit + " (config.json)");
+            throw new JLightException("--max-model-len " + asked + " is more than " + (windowed
+                    ? "the sliding window " + limit + " of layers " + config.slidingWindows().layers()
+                    + " (config.json; sliding-window attention is not implemented, full attention equals it only "
+                    + "up to the window)"
+                    : "the model's max_position_embeddings " + limit + " (config.json)"));
         }
         return asked;
     }
@@ -361,15 +371,23 @@ public final class ServerRuntime implements AutoCloseable {
         }
     }
 
+    /** The architecture as config.json names it (e.g. "Qwen2ForCausalLM"), else its model_type. */
+    public String architecture() {
+        return config.architectures() == null || config.architectures().isEmpty() ? config.modelType()
+                : String.join(",", config.architectures());
+    }
+
+    public String modelType() {
+        return config.modelType();
+    }
+
     /** One line for the start-up log. */
     public String summary() {
         KvCacheSpec spec = kvCache.spec();
-        String arch = config.architectures() == null || config.architectures().isEmpty() ? config.modelType()
-                : String.join(",", config.architectures());
         return String.format(Locale.ROOT,
-                "model %s (%s, %d layers, hidden %d, vocab %d), backend %s, KV cache %d blocks of %d = %,d tokens "
+                "model %s (%s, model_type %s, %d layers, hidden %d, vocab %d), backend %s, KV cache %d blocks of %d = %,d tokens "
                         + "(%s, %s), max_model_len %d, max_num_seqs %d, prefix caching %s",
-                folder, arch, config.numLayers(), config.hiddenSize(), config.vocabSize(), backendDescription,
+                folder, architecture(), config.modelType(), config.numLayers(), config.hiddenSize(), config.vocabSize(), backendDescription,
                 spec.numBlocks(), spec.blockSize(), spec.capacityTokens(), ByteSize.format(spec.totalBytes()),
                 spec.dtype().name().toLowerCase(Locale.ROOT), maxModelLen, options.maxNumSeqs(),
                 options.enablePrefixCaching() ? "on" : "off");

@@ -28,6 +28,8 @@ class EndpointsTest {
         assertEquals("model", d.path("object").asText());
         assertEquals(TestServers.MAX_MODEL_LEN, d.path("max_model_len").asInt());
         assertTrue(d.path("created").asLong() > 0);
+        assertEquals("LlamaForCausalLM", d.path("architecture").asText(), "the demo model's config.json");
+        assertEquals("llama", d.path("model_type").asText());
     }
 
     @Test

@@ -130,6 +130,17 @@ class ArchitectureConfigTest {
     }
 
     @Test
+    void benchmarkShapesParse() {
+        Path shapes = dev.jlight.core.testing.RepoPaths.root().resolve("models/shapes");
+        ModelConfig qwen = ModelConfig.load(shapes.resolve("qwen2.5-7b"));
+        assertEquals(128, qwen.headDim());
+        assertEquals(32768, qwen.fullAttentionLength());
+        ModelConfig mixtral = ModelConfig.load(shapes.resolve("mixtral-8x7b-2layers"));
+        assertEquals(2, mixtral.numLayers());
+        assertEquals(new MoeSpec(8, 2, true), MoeSpec.mixtral(mixtral));
+    }
+
+    @Test
     void mixtralErrors() {
         assertError("mixtral", "\"num_experts_per_tok\":2", "num_local_experts", "missing");
         assertError("mixtral", "\"num_local_experts\":8", "num_experts_per_tok", "missing");

@@ -294,7 +294,7 @@ public final class EngineCore {
         }
         return new EngineMetrics(scheduler.numRunning(), scheduler.numWaiting() + held, kv.pool().usage(),
                 pc.queriedTokens(), pc.hitTokens(), scheduler.numPreemptions(), steps, runner.tokensForwarded(),
-                generatedTokens, admitted, finished, aborted, failed);
+                generatedTokens, admitted, finished, aborted, failed, deviceSampledSteps);
     }
 
     /** Ids of the live requests, in admission order. */

@@ -4,7 +4,7 @@
 // greedy with ties, temperature, min_p, top_k with ties at the k-th, top_p with ties at the
 // cut, -inf entries, a NaN row, block sizes that do and do not divide the vocabulary.
 // The GPU twin of this check is CudaSamplingTest (against the Java Sampler itself).
-// Build and run: src/test/native/run-sampling-emu.sh
+// Build and run: src/test/native/run-kernel-emu.sh sampling_emu
 #include <algorithm>
 #include <atomic>
 #include <barrier>
@@ -17,25 +17,8 @@
 #include <thread>
 #include <vector>
 
-#include <cuda_bf16.h>
-
-struct Dim3 { unsigned x = 1, y = 1, z = 1; };
-thread_local Dim3 threadIdx, blockIdx;
-Dim3 blockDim, gridDim;
-static std::barrier<>* g_block_barrier;
-
-#undef __global__
-#undef __device__
-#undef __forceinline__
-#undef __shared__
-#define __global__
-#define __device__
-#define __forceinline__ inline
-#define __launch_bounds__(x)
-#define __shared__
-#define JLIGHT_BLOCK_SHARED static
-
-static void __syncthreads() { g_block_barrier->arrive_and_wait(); }
+#include "emu_model.h"
+#define JLIGHT_BLOCK_SHARED static   // block-shared arrays: one copy, as blocks run one at a time
 static float __shfl_xor_sync(unsigned, float, int) { std::abort(); }
 static unsigned __float_as_uint(float f) { unsigned u; memcpy(&u, &f, 4); return u; }
 static float __uint_as_float(unsigned u) { float f; memcpy(&f, &u, 4); return f; }

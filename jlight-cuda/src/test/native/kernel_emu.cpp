@@ -21,25 +21,10 @@
 #include <vector_types.h>
 
 // ---- the CUDA execution model, emulated -----------------------------------------------------
-struct Dim3 { unsigned x = 1, y = 1, z = 1; };
-thread_local Dim3 threadIdx, blockIdx;
-Dim3 blockDim, gridDim;
-static std::barrier<>* g_block_barrier;
+#include "emu_model.h"
 static std::vector<std::unique_ptr<std::barrier<>>> g_warp_barriers;
 static float g_exchange[1024];
 alignas(16) float split_smem[64 * 1024];
-
-#undef __global__
-#undef __device__
-#undef __forceinline__
-#undef __shared__
-#define __global__
-#define __device__
-#define __forceinline__ inline
-#define __launch_bounds__(x)
-#define __shared__
-
-static void __syncthreads() { g_block_barrier->arrive_and_wait(); }
 
 static float __shfl_xor_sync(unsigned, float v, int o) {
     int t = threadIdx.x, warp = t >> 5, lane = t & 31;

@@ -595,6 +595,22 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public boolean supportsSampling() {
+        return true;
+    }
+
+    /** Token ids picked on the device (sampling.cu, see {@link CudaSampler}); graph-safe. */
+    @Override
+    public void sample(Tensor ids, Tensor logits, Tensor params) {
+        enter();
+        CudaTensor lg = cuda(logits, "sample");
+        CudaSampler.Launch l = CudaSampler.plan(cuda(ids, "sample"), lg, cuda(params, "sample"));
+        if (lg.rows() > 0) {
+            launch(CudaSampler.KERNEL, l.grid(), 1, l.block(), 0, l::what, l.args());
+        }
+    }
+
+    @Override
     public void rmsNorm(Tensor out, Tensor x, Tensor weight, float eps) {
         enter();
         CudaTensor o = bf16(out, "rmsNorm"), xx = bf16(x, "rmsNorm"), w = bf16(weight, "rmsNorm");

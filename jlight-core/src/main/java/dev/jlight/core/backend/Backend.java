@@ -107,6 +107,21 @@ public interface Backend extends AutoCloseable {
     /** out[i] = x[rows[i]]. out [R,H], x [T,H], rows I32 [R]. Picks the rows that need logits. */
     void gatherRows(Tensor out, Tensor x, Tensor rows);
 
+    /** Whether {@link #sample} is implemented. */
+    default boolean supportsSampling() {
+        return false;
+    }
+
+    /**
+     * Picks one token per row of logits by the rules of {@code dev.jlight.core.model.DeviceSampling}
+     * (greedy argmax or temperature, min_p, top_k, top_p and the row's uniform).
+     * ids I32 [R] (any [R, 1] view), logits F32 [R, V], params I32 [R, 2 * FIELDS] holding
+     * {@code DeviceSampling.packed()}'s doubles (little-endian), uploaded like any step input.
+     */
+    default void sample(Tensor ids, Tensor logits, Tensor params) {
+        throw new UnsupportedOperationException("the " + name() + " backend does not sample");
+    }
+
     // ---- mixture of experts (Mixtral; reused by DeepSeek) --------------------------------------
 
     /**

@@ -204,6 +204,18 @@ final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public boolean supportsSampling() {
+        return gpu.supportsSampling();
+    }
+
+    @Override
+    public void sample(Tensor ids, Tensor logits, Tensor params) {
+        int s = begin();
+        gpu.sample(ids, logits, params);
+        end(s, "sample");
+    }
+
+    @Override
     public void gatherRows(Tensor out, Tensor x, Tensor rows) {
         int s = begin();
         gpu.gatherRows(out, x, rows);

@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <atomic>
+#include <mutex>
 #include <random>
 #include <thread>
 #include <vector>
@@ -36,7 +38,7 @@ alignas(16) float split_smem[64 * 1024];
 #define __global__
 #define __device__
 #define __forceinline__ inline
-#define __launch_bounds__(x)
+#define __launch_bounds__(...)
 #define __shared__
 
 static void __syncthreads() { g_block_barrier->arrive_and_wait(); }
@@ -98,6 +100,11 @@ static void mma_16816(float* d, const unsigned* a, const unsigned* b) {
 }
 
 template <typename T> static T __ldg(const T* p) { return *p; }
+template <typename T> static T __ldcg(const T* p) { return *p; }
+static std::mutex g_atomic_lock;
+static int atomicAdd(int* p, int v) { std::lock_guard<std::mutex> g(g_atomic_lock); int old = *p; *p += v; return old; }
+static void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+alignas(16) float decode_smem[64 * 1024];
 template <typename T> static T __ldcs(const T* p) { return *p; }
 static float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
 using std::min;
@@ -105,6 +112,7 @@ using std::max;
 
 #include "../../main/cuda/common.cuh"
 #include "../../main/cuda/attention_split.cu"
+#include "../../main/cuda/attention_decode.cu"
 #include "../../main/cuda/gemv.cu"
 #include "../../main/cuda/attention_flash.cu"
 #include "../../main/cuda/elementwise.cu"
@@ -161,10 +169,13 @@ static void check(const char* what, const std::vector<float>& got, const std::ve
     if (!ok) failures++;
 }
 
-// ---- split attention ------------------------------------------------------------------------
-// seqs: {cached, new} per sequence; one layer; block size bs
+// ---- split, decode and flash attention -------------------------------------------------------
+enum AttnKind { SPLIT, FLASH, DECODE };
+// seqs: {cached, new} per sequence; one layer; block size bs. DECODE also poisons every K/V row
+// no token may read (NaN) and the unused block-table entries (far out of range).
 static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vector<std::pair<int, int>> seqs,
-                           int splitSize, int maxSplits, bool flash = false) {
+                           int splitSize, int maxSplits, AttnKind kind = SPLIT) {
+    bool flash = kind == FLASH;
     int H = kvHeads * G, kvDim = kvHeads * hd, S = (int) seqs.size();
     std::vector<int> qs(S + 1, 0), lens(S), tokenSeq;
     int maxBlocks = 0;
@@ -184,6 +195,17 @@ static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vecto
     std::vector<bf16> kPool((size_t) numBlocks * bs * kvDim), vPool(kPool.size());
     for (auto& x : kPool) x = b(randn());
     for (auto& x : vPool) x = b(randn());
+    if (kind == DECODE) {
+        std::vector<bool> used((size_t) numBlocks * bs, false);
+        for (int s = 0; s < S; s++) {
+            for (int p = 0; p < lens[s]; p++) used[(size_t) tables[s * maxBlocks + p / bs] * bs + p % bs] = true;
+            for (int j = (lens[s] + bs - 1) / bs; j < maxBlocks; j++) tables[s * maxBlocks + j] = 1 << 30;
+        }
+        for (size_t r = 0; r < used.size(); r++) {
+            if (used[r]) continue;
+            for (int i = 0; i < kvDim; i++) kPool[r * kvDim + i] = vPool[r * kvDim + i] = b(NAN);
+        }
+    }
     long long ldq = (long long) H * hd + 8, ldo = (long long) H * hd + 4;  // strided views
     std::vector<bf16> q((size_t) T * ldq), out((size_t) T * ldo, b(NAN));
     for (auto& x : q) x = b(randn());
@@ -215,10 +237,21 @@ static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vecto
                                      scale, ldo, ldq);
             }
         });
+    } else if (kind == DECODE) {
+        std::vector<int> counters((size_t) T * kvHeads, 0);
+        launch(kvHeads * maxSplits, T, 128, [&] {
+#define DEC(DD, GG) if (hd == DD && G == GG) decode_attention<DD, GG>(out.data(), part.data(), counters.data(), \
+        q.data(), kPool.data(), vPool.data(), qs.data(), lens.data(), tables.data(), tokenSeq.data(), kvHeads, bs, \
+        maxBlocks, scale, ldo, ldq, splitSize, maxSplits, T);
+            DEC(128, 4) DEC(128, 1) DEC(64, 8) DEC(80, 2) DEC(96, 3) DEC(256, 8) DEC(256, 1) DEC(128, 7) DEC(64, 5)
+        });
+        for (int x : counters) {
+            if (x != 0) { printf("FAIL: decode attention left a split counter at %d\n", x); failures++; break; }
+        }
     } else {
         launch(kvHeads * maxSplits, T, 128, kernel);
     }
-    if (!flash && maxSplits > 1) {
+    if (kind == SPLIT && maxSplits > 1) {
         launch(H, T, 128, [&] {
             attention_combine_bf16(out.data(), part.data(), qs.data(), lens.data(), tokenSeq.data(), H, hd, splitSize,
                                    maxSplits, T, ldo);
@@ -258,7 +291,10 @@ static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vecto
         }
     }
     char name[200];
-    if (flash) {
+    if (kind == DECODE) {
+        snprintf(name, sizeof name, "decode attention G=%d kvHeads=%d D=%d bs=%d T=%d split %d x %d", G, kvHeads, hd,
+                 bs, T, splitSize, maxSplits);
+    } else if (flash) {
         snprintf(name, sizeof name, "flash attention G=%d kvHeads=%d D=%d T=%d", G, kvHeads, hd, T);
     } else {
         snprintf(name, sizeof name, "split attention G=%d P=%d kvHeads=%d D=%d T=%d split %d x %d", G, P, kvHeads,
@@ -450,11 +486,24 @@ int main() {
     attention_case(4, 1, 2, 8, 4, {{40, 2}}, 16, 3);
     attention_case(7, 2, 1, 128, 16, {{100, 1}}, 64, 2);
     attention_case(1, 4, 1, 256, 16, {{70, 1}}, 64, 2);
+    // decode: no split, many splits (last-block merge), varlen tokens of one sequence, block sizes
+    // 16/32/4, head dims 64..256, GQA 1..8, contexts shorter than a warp's row batch
+    attention_case(4, 0, 2, 128, 16, {{0, 5}, {20, 1}, {3, 2}}, 1 << 20, 1, DECODE);
+    attention_case(4, 0, 2, 128, 16, {{300, 1}, {64, 1}, {63, 1}, {65, 1}}, 64, 5, DECODE);
+    attention_case(4, 0, 1, 128, 32, {{1000, 1}, {0, 1}}, 16, 63, DECODE);
+    attention_case(1, 0, 3, 128, 16, {{200, 1}, {10, 3}}, 64, 4, DECODE);
+    attention_case(8, 0, 1, 64, 16, {{130, 1}, {5, 1}}, 32, 5, DECODE);
+    attention_case(2, 0, 2, 80, 32, {{90, 2}, {0, 4}}, 1 << 20, 1, DECODE);
+    attention_case(3, 0, 2, 96, 16, {{150, 2}, {0, 7}}, 64, 3, DECODE);
+    attention_case(8, 0, 1, 256, 16, {{130, 1}, {5, 1}}, 64, 3, DECODE);
+    attention_case(1, 0, 2, 256, 4, {{70, 1}}, 1 << 20, 1, DECODE);
+    attention_case(7, 0, 1, 128, 16, {{100, 1}}, 64, 2, DECODE);
+    attention_case(5, 0, 1, 64, 16, {{0, 1}, {1, 1}, {2, 1}}, 64, 1, DECODE);
     // flash: tiles straddling 64-token boundaries, cached prefixes, decode tokens, GQA 1..4
-    attention_case(4, 0, 2, 128, 16, {{0, 70}, {30, 1}, {100, 9}}, 0, 0, true);
-    attention_case(1, 0, 2, 64, 16, {{0, 130}}, 0, 0, true);
-    attention_case(3, 0, 1, 64, 4, {{65, 64}, {0, 1}, {7, 3}}, 0, 0, true);
-    attention_case(2, 0, 1, 128, 16, {{200, 40}}, 0, 0, true);
+    attention_case(4, 0, 2, 128, 16, {{0, 70}, {30, 1}, {100, 9}}, 0, 0, FLASH);
+    attention_case(1, 0, 2, 64, 16, {{0, 130}}, 0, 0, FLASH);
+    attention_case(3, 0, 1, 64, 4, {{65, 64}, {0, 1}, {7, 3}}, 0, 0, FLASH);
+    attention_case(2, 0, 1, 128, 16, {{200, 40}}, 0, 0, FLASH);
     // gemv: odd N (rows past N), K not a multiple of 256, strided x and out
     gemv_case<1, bf16>(37, 264, 264, 264, 40);
     gemv_case<1, float>(100, 4096, 4104, 4096, 100);

@@ -22,6 +22,7 @@
 // K/V rows (the host checks). grid (numKvHeads * maxSplits, T), block 128, dynamic smem
 // 4 * G * (D + 2) floats.
 #include "common.cuh"
+#include "attention_split.cu"  // store_split_result
 
 __device__ __forceinline__ void bf16x8_to_f32(const uint4& v, float* f) {
     const bf162* p = reinterpret_cast<const bf162*>(&v);
@@ -201,30 +202,8 @@ __device__ void decode_attention(bf16* out, float* part, int* counters, const bf
         }
     }
     __syncthreads();
-    const int numHeads = numKvHeads * G;
-    const long long th = (long long) numTokens * numHeads * maxSplits;
-    for (int idx = threadIdx.x; idx < G * D; idx += blockDim.x) {
-        int g = idx / D, d = idx % D;
-        float M = -INFINITY;
-        for (int w = 0; w < nwarps; w++) M = fmaxf(M, sm[w * G + g]);
-        float L = 0.f, a = 0.f;
-        for (int w = 0; w < nwarps; w++) {
-            float f = exp2f(sm[w * G + g] - M);  // warps that saw no position: exp2(-inf) = 0
-            L += sl[w * G + g] * f;
-            a += sacc[(w * G + g) * D + d] * f;
-        }
-        int h = kvh * G + g;
-        if (nsplit == 1) {
-            store(out + t * ldo + (long long) h * D + d, a / L);
-        } else {
-            long long pi = ((long long) t * numHeads + h) * maxSplits + split;
-            part[2 * th + pi * D + d] = a;
-            if (d == 0) {
-                part[pi] = M;
-                part[th + pi] = L;
-            }
-        }
-    }
+    store_split_result<G>(out, part, decode_smem, nwarps, D, kvh, t, split, nsplit, numKvHeads, maxSplits, numTokens,
+                          ldo);
     if (nsplit == 1) return;
     // the last split block of this (token, KV head) to finish merges all splits' partials
     __threadfence();
@@ -238,6 +217,8 @@ __device__ void decode_attention(bf16* out, float* part, int* counters, const bf
     __syncthreads();
     if (!decode_last) return;
     __threadfence();
+    const int numHeads = numKvHeads * G;
+    const long long th = (long long) numTokens * numHeads * maxSplits;
     for (int idx = threadIdx.x; idx < G * D; idx += blockDim.x) {
         int g = idx / D, d = idx % D;
         long long pi = ((long long) t * numHeads + kvh * G + g) * maxSplits;

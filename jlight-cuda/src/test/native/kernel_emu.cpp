@@ -415,6 +415,37 @@ static void rope_case(int T, int heads, int kvHeads, int hd, int rot, int gy) {
     check(name, got, want, 1e-5);
 }
 
+// rope_write_kv_bf16 must equal rope_neox_bf16 then write_kv_bf16, bit for bit (slot -1 included)
+static void rope_write_case(int T, int heads, int kvHeads, int hd, int rot, int gy) {
+    long long ldq = (long long) heads * hd + 8, kvDim = (long long) kvHeads * hd, ldk = 2 * kvDim + 8, ldv = ldk;
+    int slots = 3 * T + 5;
+    std::vector<bf16> q((size_t) T * ldq), kv((size_t) T * ldk), kp((size_t) slots * kvDim, b(NAN)), vp(kp);
+    for (auto& x : q) x = b(randn());
+    for (auto& x : kv) x = b(randn());
+    std::vector<bf16> q2 = q, kv2 = kv, kp2 = kp, vp2 = vp;
+    std::vector<int> pos(T), sm(T);
+    for (int t = 0; t < T; t++) { pos[t] = 5 + 131 * t; sm[t] = t == 1 ? -1 : (3 * t + 2) % slots; }
+    std::vector<float> inv(rot / 2);
+    for (int i = 0; i < rot / 2; i++) inv[i] = (float) std::pow(500000.0, -2.0 * i / rot);
+    launch(T, gy, 128, [&] { rope_write_kv_bf16(q.data(), kv.data(), kv.data() + kvDim, kp.data(), vp.data(), pos.data(),
+                                                sm.data(), inv.data(), T, heads, kvHeads, hd, rot, ldq, ldk, ldv, 1); });
+    launch(T, 2, 128, [&] { rope_neox_bf16(q2.data(), kv2.data(), pos.data(), inv.data(), T, heads, kvHeads, hd, rot, ldq, ldk, 1); });
+    launch(T, 1, 256, [&] { write_kv_bf16(kp2.data(), vp2.data(), kv2.data(), kv2.data() + kvDim, sm.data(), T, (int) kvDim, ldk, ldv); });
+    auto same = [](const std::vector<bf16>& a, const std::vector<bf16>& c) {
+        for (size_t i = 0; i < a.size(); i++) {
+            unsigned short x, y;
+            memcpy(&x, &a[i], 2);
+            memcpy(&y, &c[i], 2);
+            if (x != y) return false;
+        }
+        return true;
+    };
+    bool ok = same(q, q2) && same(kv, kv2) && same(kp, kp2) && same(vp, vp2);
+    printf("%s rope_write_kv T=%d heads=%d/%d D=%d rot=%d gridY=%d (bit-exact vs rope + write_kv)\n", ok ? "ok  " : "FAIL",
+           T, heads, kvHeads, hd, rot, gy);
+    if (!ok) failures++;
+}
+
 // ---- silu_mul and write_kv (16-byte and scalar paths) ---------------------------------------------
 static void silu_case(int rows, int inter, long long ldo, long long ldg) {
     std::vector<bf16> gu((size_t) rows * ldg), out((size_t) rows * ldo);
@@ -476,6 +507,9 @@ int main() {
     rope_case(3, 4, 2, 64, 64, 3);
     rope_case(2, 5, 1, 128, 64, 2);         // partial rotary, blocks past the pairs
     rope_case(2, 3, 3, 32, 32, 1);
+    rope_write_case(3, 8, 2, 64, 64, 2);
+    rope_write_case(2, 5, 1, 128, 64, 1);   // partial rotary: k dims past it copied
+    rope_write_case(4, 4, 4, 32, 16, 3);
     // attention: no split (ctx <= splitSize everywhere), several splits, mixed
     attention_case(4, 2, 2, 128, 16, {{0, 5}, {20, 1}, {3, 2}}, 1 << 20, 1);
     attention_case(4, 2, 2, 128, 16, {{300, 1}, {64, 1}, {63, 1}, {65, 1}}, 64, 5);

@@ -18,7 +18,7 @@ static std::barrier<>* g_block_barrier;
 #define __global__
 #define __device__
 #define __forceinline__ inline
-#define __launch_bounds__(x)
+#define __launch_bounds__(...)
 #define __shared__
 
 static void __syncthreads() { g_block_barrier->arrive_and_wait(); }

@@ -96,6 +96,17 @@ public interface Backend extends AutoCloseable {
     void writeKv(KvCache cache, int layer, Tensor k, Tensor v, AttentionMetadata meta);
 
     /**
+     * {@link #rope} on q and k, then {@link #writeKv} of the rotated k and v: what a decoder layer
+     * does before attention. Backends may fuse the two (one pass over k, one launch); the result
+     * (q, k rotated in place, the cache rows) is the same.
+     */
+    default void ropeAndWriteKv(Tensor q, Tensor k, Tensor v, Tensor positions, RopeSpec rope, int numHeads,
+                                int numKvHeads, KvCache cache, int layer, AttentionMetadata meta) {
+        rope(q, k, positions, rope, numHeads, numKvHeads);
+        writeKv(cache, layer, k, v, meta);
+    }
+
+    /**
      * Causal paged attention for the whole flat batch (prefill chunks over a cached prefix and
      * decode tokens together): out [T, numHeads*headDim], q [T, numHeads*headDim]. K/V come from
      * the layer's pools through the block tables, so {@link #writeKv} must run first. Query head h

@@ -230,8 +230,8 @@ public class LlamaModel implements Model {
             backend.addBias(kvK, layer.kBias());
             backend.addBias(kvV, layer.vBias());
         }
-        backend.rope(qv, kvK, b.positions(), rope, config.numHeads(), config.numKvHeads());
-        backend.writeKv(kv, index, kvK, kvV, meta);
+        backend.ropeAndWriteKv(qv, kvK, kvV, b.positions(), rope, config.numHeads(), config.numKvHeads(), kv, index,
+                meta);
         backend.attention(b.attnOut(), qv, kv, index, meta, config.numHeads(), attentionScale);
         backend.matmul(b.delta(), b.attnOut(), layer.o());
     }

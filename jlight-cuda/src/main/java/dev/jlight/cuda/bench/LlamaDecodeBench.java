@@ -133,9 +133,9 @@ public final class LlamaDecodeBench {
         emit("- card: " + gpu.describe());
         emit("- commit: " + commit + "; command: `" + command + "`");
         emit(String.format(Locale.ROOT, "- model: %s shape (%d layers, hidden %d, %d/%d heads, vocab %d), random bf16"
-                        + " weights (%.2f GB); block size %d; attention %s, GEMV %s",
+                        + " weights (%.2f GB); block size %d; attention %s, GEMV %s, fused rope+writeKv %s",
                 modelDir.getFileName(), config.numLayers(), h, config.numHeads(), config.numKvHeads(),
-                config.vocabSize(), weightGb, BLOCK, gpu.attentionKernel(), gpu.gemvMode()));
+                config.vocabSize(), weightGb, BLOCK, gpu.attentionKernel(), gpu.gemvMode(), gpu.fuseRopeKv()));
     }
 
     private void nameMatmuls() {
@@ -414,9 +414,16 @@ public final class LlamaDecodeBench {
             double ms = decodeSteps(model, seqs, kv, steps, false);
             gpu.setAttentionKernel(CudaBackend.AttentionKernel.SPLIT);
             double splitOnly = decodeSteps(model, seqs, kv, steps, false);
+            // run 4's defaults: split-KV attention, GEMV as configured, rope and writeKv apart
+            boolean fuse = gpu.fuseRopeKv();
+            gpu.setGemvMode(gm);
+            gpu.setFuseRopeKv(false);
+            double run4 = decodeSteps(model, seqs, kv, steps, false);
+            gpu.setFuseRopeKv(fuse);
             String line = String.format(Locale.ROOT, "Batch 1, eager, for comparison: with the first device run's"
                     + " kernels (grouped attention without splits, cuBLASLt for every matmul) %.3f ms/step; with"
-                    + " split-KV attention but cuBLASLt only %.3f ms/step.", ms, splitOnly);
+                    + " split-KV attention but cuBLASLt only %.3f ms/step; with run 4's kernels (split-KV attention,"
+                    + " rope and writeKv apart) %.3f ms/step.", ms, splitOnly, run4);
             System.out.println(line);
             return line;
         } finally {

@@ -194,4 +194,50 @@ class FakeServerTest {
         Path png = files.stream().filter(p -> p.toString().endsWith(".png")).findFirst().orElseThrow();
         assertTrue(Files.size(png) > 1000);
     }
+
+    @Test
+    void sweepWithShareGptLikePromptsWritesOneJsonPerRateAndAQpsPlot(@TempDir Path dir) throws Exception {
+        BenchServeCommand cmd = new BenchServeCommand();
+        Path md = dir.resolve("bench.md");
+        int rc = new CommandLine(cmd).execute("--base-url", url, "--model", "org/fake-model", "--dataset",
+                "sharegpt-like", "--num-prompts", "10", "--request-rate", "5,inf", "--seed", "4",
+                "--result-dir", dir.toString(), "--results-md", md.toString());
+        assertEquals(0, rc);
+        assertEquals(2, cmd.sweep.size());
+        SweepPoint slow = cmd.sweep.get(0);
+        SweepPoint all = cmd.sweep.get(1);
+        assertEquals(5.0, slow.rate());
+        assertTrue(Double.isInfinite(all.rate()));
+        for (SweepPoint p : cmd.sweep) {      // the server's delays, whatever the rate
+            assertEquals(10, p.completed());
+            near(FIRST_MS, p.ttftMeanMs(), LATE_TTFT_MS, "TTFT mean " + p);
+            near(INTER_MS, p.tpotMeanMs(), LATE_GAP_MS, "TPOT mean " + p);
+            near(FIRST_MS, p.ttftP95Ms(), LATE_TTFT_MS * 2, "TTFT P95 " + p);
+            near(INTER_MS, p.tpotP95Ms(), LATE_GAP_MS * 2, "TPOT P95 " + p);
+        }
+        // all at once: the 10 requests overlap and end within about one request's E2E latency
+        assertTrue(all.qps() > 10 / 0.6, "inf: " + all.qps() + " req/s");
+        // 5 req/s Poisson: 9 gaps of 0.2 s on average, so far fewer requests per second
+        assertTrue(slow.qps() < all.qps() / 2, slow.qps() + " vs " + all.qps());
+        List<Path> files;
+        try (Stream<Path> s = Files.list(dir)) {
+            files = s.map(Path::getFileName).toList();
+        }
+        assertTrue(files.stream().anyMatch(f -> f.toString().startsWith("jlight-5.0qps-fake-model-")
+                && f.toString().endsWith(".json")), files.toString());
+        assertTrue(files.stream().anyMatch(f -> f.toString().startsWith("jlight-infqps-fake-model-")
+                && f.toString().endsWith(".json")), files.toString());
+        Path sweepPng = files.stream().filter(f -> f.toString().startsWith("jlight-sweep-fake-model-")).findFirst()
+                .map(dir::resolve).orElseThrow(() -> new AssertionError(files.toString()));
+        assertTrue(Files.size(sweepPng) > 1000);
+        List<String> rows = Files.readAllLines(md);
+        assertTrue(rows.get(1).startsWith("<!-- jlight bench serve ") && rows.get(1).contains("dataset sharegpt-like"),
+                rows.get(1));
+        assertEquals(2, rows.stream().filter(l -> l.startsWith("| 5.0 |") || l.startsWith("| inf |")).count(),
+                rows.toString());
+        // sharegpt-like without a tokenizer: prompts are corpus words, the server's usage counts them
+        JsonNode j = JSON.readTree(dir.resolve(files.stream().filter(f -> f.toString().startsWith("jlight-infqps")
+                && f.toString().endsWith(".json")).findFirst().orElseThrow()).toFile());
+        assertEquals(11L * 10, j.get("total_input_tokens").asLong());
+    }
 }

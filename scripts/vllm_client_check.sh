@@ -35,6 +35,7 @@ bench="$vllm/benchmarks/benchmark_serving.py"
   || { echo "error: $py lacks aiohttp/numpy/tqdm/transformers/pillow/datasets" >&2; exit 2; }
 [ -d "$model" ] || { echo "error: $model missing" >&2; exit 2; }
 mkdir -p "$out"
+out="$(cd "$out" && pwd)"     # the vLLM client runs from its own folder
 base="http://127.0.0.1:$port"
 
 echo "== starting jlight serve on $base (log: $out/server.log)"

@@ -67,11 +67,13 @@ cat "$out/run-info.txt"
 counter() { curl -sf "$base/metrics" | awk -v m="jlight:$1_total" 'index($1, m) == 1 {print $2}'; }
 server_delta() {   # name: runs "$@" and writes the server's prompt/generation token deltas to $out/server-$name.json
   local name="$1"; shift
-  local p0 g0 p1 g1
-  p0=$(counter prompt_tokens); g0=$(counter generation_tokens)
+  local p0 g0 p1 g1 l0 l1
+  p0=$(counter prompt_tokens); g0=$(counter generation_tokens); l0=$(cut -d' ' -f1 /proc/loadavg)
   "$@"
-  p1=$(counter prompt_tokens); g1=$(counter generation_tokens)
-  echo "{\"prompt_tokens\": $((p1 - p0)), \"generation_tokens\": $((g1 - g0))}" > "$out/server-$name.json"
+  p1=$(counter prompt_tokens); g1=$(counter generation_tokens); l1=$(cut -d' ' -f1 /proc/loadavg)
+  # the machine's 1-minute load average before and after: other work on a shared machine skews latencies
+  echo "{\"prompt_tokens\": $((p1 - p0)), \"generation_tokens\": $((g1 - g0)), \"load1\": \"$l0 -> $l1\"}" \
+    > "$out/server-$name.json"
 }
 vllm_client() {
   (cd "$vllm/benchmarks" && OPENAI_API_KEY=none "$py" benchmark_serving.py --backend vllm --base-url "$base" \

@@ -69,6 +69,8 @@ def main(out: Path, model: str, num: int, out_len: int, rates: list[str]) -> int
               f"{sj['generation_tokens']} | |")
         print(f"| server: prompt tokens during the run (+1 test request) | {sv['prompt_tokens']} | "
               f"{sj['prompt_tokens']} | |")
+        print(f"| machine load average (1 min) before -> after the run | {sv.get('load1', '')} | "
+              f"{sj.get('load1', '')} | |")
         if "generated_texts" in v and "generated_texts" in j:
             print(f"| streamed text re-tokenized (vLLM v0.6's output count) | {retokenized(tok, v['generated_texts'])} | "
                   f"{retokenized(tok, j['generated_texts'])} | |")

@@ -101,4 +101,6 @@ for rate in $rates; do
   server_delta "jlight-bench-$rate" jlight_client "$rate"
 done
 
+# no machine paths in what gets committed: paths under the repository become relative to it
+sed -i "s#$root/##g" "$out"/*.txt "$out"/*.json "$out"/*.log
 "$py" "$root/scripts/vllm_client_compare.py" "$out" "$model" "$num" "$out_len" $rates | tee "$out/comparison.md"

@@ -71,8 +71,10 @@ class Block(nn.Module):
         self.w2 = nn.Linear(inter, d, bias=False)
         self.attn_norm = RMSNorm(d, c["rms_norm_eps"])
         self.ffn_norm = RMSNorm(d, c["rms_norm_eps"])
-        self.k_cache = None
-        self.v_cache = None
+        # buffers, not plain attributes: torch.compile treats module buffers as static addresses, so the
+        # in-place cache writes stay inside the CUDA graph (gpt-fast registers its KV cache the same way)
+        self.register_buffer("k_cache", None, persistent=False)
+        self.register_buffer("v_cache", None, persistent=False)
 
     def forward(self, x, cos, sin, mask, input_pos):
         b, t, _ = x.shape
@@ -102,6 +104,8 @@ class Llama(nn.Module):
         self.norm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
         self.lm_head = nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
         self.max_seq = 0
+        for name in ("cos", "sin", "causal"):
+            self.register_buffer(name, None, persistent=False)
 
     def setup_caches(self, batch, max_seq):
         """Static KV cache [batch, kv heads, max_seq, head_dim] per layer, RoPE tables and the causal mask."""

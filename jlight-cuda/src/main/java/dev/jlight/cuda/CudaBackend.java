@@ -667,7 +667,7 @@ public final class CudaBackend implements Backend {
         if (ww.cols() != k || o.rows() != t || o.cols() != n) {
             throw shapeError("matmul", "out " + o + " = x " + xx + " · wᵀ " + ww);
         }
-        if (t == 0) {
+        if (t == 0 || n == 0) { // an empty output: no launch (a grid of 0 blocks is an error)
             return;
         }
         int outType = o.dtype() == DType.F32 ? CublasLt.CUDA_R_32F : CublasLt.CUDA_R_16BF;

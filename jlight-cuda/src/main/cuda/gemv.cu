@@ -1,97 +1,104 @@
 // Matrix-vector products for few tokens (decode at small batch), where cuBLASLt's GEMM tiles
-// leave bandwidth unused: out [T, N] (ldo) = x [T, K] (ldx) · w [N, K]ᵀ (ldw), T <= 8.
-// Memory-bound on w: each warp owns GEMV_ROWS rows of w and streams them with 16-byte loads,
-// GEMV_UNROLL loads per row in flight per lane, multiplying each 8-element chunk by the T
-// tokens' x chunks (x is small and stays in L1/L2); f32 accumulation, one warp reduction per
-// (row, token) at the end. Needs K % 8 == 0 and 16-byte aligned rows of x and w (the host
-// checks, and uses cuBLASLt otherwise).
-// Kernels gemv_t{T}_{bf16|f32} (output dtype); grid ceil(N / (GEMV_ROWS * warps)), block 32 * warps.
+// leave bandwidth unused: out [T, N] (ldo) = x [T, K] (ldx) · w [N, K]ᵀ (ldw), 1 <= T <= 8.
+//
+// Memory-bound on w, so every weight byte is read once and used for all T tokens: the product is
+// done on tensor cores (mma m16n8k16: w's 16 rows are the A operand, the T <= 8 tokens the n = 8
+// columns of B), which leaves the SM nothing to do but keep loads in flight. A scalar kernel
+// (convert + FMA per token) is issue-bound at T = 8 on H100 (it read at ~2/3 of cuBLASLt's rate).
+//
+// The sum over k does not care in which order k is visited, so a lane's mma fragments are taken
+// straight from one 16-byte load: in a 32-wide k chunk, lane (g = lane/4, q = lane%4) loads the
+// 8 elements k = 8q..8q+7 of rows g and g+8 of w and of token g of x. Those 8 k go through two
+// mmas as the logical k pairs (2q, 2q+1), (2q+8, 2q+9) of each: A regs {w_g.x, w_g8.x, w_g.y,
+// w_g8.y} with B regs {x.x, x.y}, then the same with .z/.w. Lanes of tokens >= T load zeros.
+//
+// A block of GEMV_WARPS warps owns 16 rows; warp i takes the k chunks i, i + GEMV_WARPS, ... (the
+// block streams contiguous 4 KiB runs of each row), GEMV_UNROLL chunks (2 x 16 B per lane each)
+// in flight per warp. The warps' partial sums meet in shared memory and are added in warp order
+// (deterministic, no atomics, no second pass). One block per 16 rows: N = 4096 already gives ~2
+// blocks of 8 warps on each of 132 SMs, 128 KiB in flight per SM.
+// Rows past N repeat row N - 1 (their sums are not stored); k past K reads zeros.
+// Needs K % 8 == 0 and 16-byte aligned rows of x and w (the host checks, and uses cuBLASLt otherwise).
+// Kernels gemv_{bf16|f32} (output dtype); grid ceil(N / 16), block 32 * GEMV_WARPS, no dynamic smem.
 #include "common.cuh"
 
-#define GEMV_ROWS 2
-#define GEMV_UNROLL 4
+#define GEMV_WARPS 8
+#define GEMV_UNROLL 8
+#define GEMV_ROWS 16
 
-__device__ __forceinline__ float dot8(const uint4& a, const uint4& b) {
-    const bf162* pa = reinterpret_cast<const bf162*>(&a);
-    const bf162* pb = reinterpret_cast<const bf162*>(&b);
-    float s = 0.f;
-#pragma unroll
-    for (int i = 0; i < 4; i++) {
-        float2 fa = __bfloat1622float2(pa[i]);
-        float2 fb = __bfloat1622float2(pb[i]);
-        s = fmaf(fa.x, fb.x, s);
-        s = fmaf(fa.y, fb.y, s);
-    }
-    return s;
+#ifdef JLIGHT_EMU
+#define gemv_mma mma_16816  // the emulator's mma (kernel_emu.cpp)
+#else
+// D (16x8, f32) += A (16x16 bf16, row fragments) * B (16x8 bf16, column fragments)
+__device__ __forceinline__ void gemv_mma(float* d, const unsigned* a, const unsigned* b) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
 }
+#endif
 
-template <int T, typename OutT>
-__device__ void gemv_impl(OutT* out, const bf16* x, const bf16* w, int n, int k, long long ldo, long long ldx,
-                          long long ldw) {
-    const int lane = threadIdx.x & 31;
-    const int warps = blockDim.x >> 5;
-    const long long row0 = ((long long) blockIdx.x * warps + (threadIdx.x >> 5)) * GEMV_ROWS;
-    if (row0 >= n) return;  // no barriers in this kernel
-    const bf16* wr[GEMV_ROWS];
-#pragma unroll
-    for (int r = 0; r < GEMV_ROWS; r++) {
-        // rows past n repeat the last row; their sums are not stored
-        long long row = row0 + r < n ? row0 + r : n - 1;
-        wr[r] = w + row * ldw;
-    }
-    float acc[GEMV_ROWS][T];
-#pragma unroll
-    for (int r = 0; r < GEMV_ROWS; r++) {
-#pragma unroll
-        for (int t = 0; t < T; t++) acc[r][t] = 0.f;
-    }
-    for (int k0 = lane * 8; k0 < k; k0 += 32 * 8 * GEMV_UNROLL) {
-        uint4 wv[GEMV_UNROLL][GEMV_ROWS];
+template <typename OutT>
+__device__ void gemv_impl(OutT* out, const bf16* x, const bf16* w, int t, int n, int k, long long ldo,
+                          long long ldx, long long ldw) {
+    JLIGHT_BLOCK_SHARED float partial[GEMV_WARPS][32][4];
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int g = lane >> 2, q = lane & 3;
+    const long long row0 = (long long) blockIdx.x * GEMV_ROWS;
+    const long long ra = min(row0 + g, (long long) n - 1), rb = min(row0 + g + 8, (long long) n - 1);
+    const bf16* wa = w + ra * ldw + q * 8;
+    const bf16* wb = w + rb * ldw + q * 8;
+    const bool hasX = g < t;
+    const bf16* xr = x + (hasX ? g : 0) * ldx + q * 8;
+    const int chunks = (k + 31) >> 5;
+    const uint4 zero = make_uint4(0, 0, 0, 0);
+    float acc[4] = {0.f, 0.f, 0.f, 0.f};
+    for (int c0 = warp; c0 < chunks; c0 += GEMV_WARPS * GEMV_UNROLL) {
+        uint4 va[GEMV_UNROLL], vb[GEMV_UNROLL], vx[GEMV_UNROLL];
 #pragma unroll
         for (int u = 0; u < GEMV_UNROLL; u++) {
-            int kk = k0 + u * 256;
-#pragma unroll
-            for (int r = 0; r < GEMV_ROWS; r++) {
-                wv[u][r] = kk < k ? __ldcs(reinterpret_cast<const uint4*>(wr[r] + kk)) : make_uint4(0, 0, 0, 0);
-            }
+            const int kk = (c0 + u * GEMV_WARPS) * 32;
+            const bool ok = kk + q * 8 < k;  // also false for chunks past the last
+            va[u] = ok ? __ldcs(reinterpret_cast<const uint4*>(wa + kk)) : zero;
+            vb[u] = ok ? __ldcs(reinterpret_cast<const uint4*>(wb + kk)) : zero;
         }
 #pragma unroll
         for (int u = 0; u < GEMV_UNROLL; u++) {
-            int kk = k0 + u * 256;
-            if (kk < k) {
+            const int kk = (c0 + u * GEMV_WARPS) * 32;
+            vx[u] = hasX && kk + q * 8 < k ? __ldg(reinterpret_cast<const uint4*>(xr + kk)) : zero;
+        }
 #pragma unroll
-                for (int t = 0; t < T; t++) {
-                    uint4 xv = __ldg(reinterpret_cast<const uint4*>(x + t * ldx + kk));
-#pragma unroll
-                    for (int r = 0; r < GEMV_ROWS; r++) acc[r][t] += dot8(wv[u][r], xv);
-                }
-            }
+        for (int u = 0; u < GEMV_UNROLL; u++) {
+            const unsigned a0[4] = {va[u].x, vb[u].x, va[u].y, vb[u].y}, b0[2] = {vx[u].x, vx[u].y};
+            const unsigned a1[4] = {va[u].z, vb[u].z, va[u].w, vb[u].w}, b1[2] = {vx[u].z, vx[u].w};
+            gemv_mma(acc, a0, b0);
+            gemv_mma(acc, a1, b1);
         }
     }
+    // acc[e] is row g (+8 for e >= 2), token 2q + e % 2 of this warp's k chunks
 #pragma unroll
-    for (int r = 0; r < GEMV_ROWS; r++) {
+    for (int e = 0; e < 4; e++) partial[warp][lane][e] = acc[e];
+    __syncthreads();
+    if (threadIdx.x < 128) {
+        const int l = threadIdx.x >> 2, e = threadIdx.x & 3;
+        const long long row = row0 + (l >> 2) + (e >> 1) * 8;
+        const int token = 2 * (l & 3) + (e & 1);
+        if (row < n && token < t) {
+            float s = 0.f;
 #pragma unroll
-        for (int t = 0; t < T; t++) {
-            float v = warp_sum(acc[r][t]);
-            if (lane == 0 && row0 + r < n) store(out + t * ldo + row0 + r, v);
+            for (int i = 0; i < GEMV_WARPS; i++) s += partial[i][l][e];
+            store(out + token * ldo + row, s);
         }
     }
 }
 
-#define GEMV(T)                                                                                          \
-    extern "C" __global__ void gemv_t##T##_bf16(bf16* out, const bf16* x, const bf16* w, int n, int k,    \
-                                                long long ldo, long long ldx, long long ldw) {            \
-        gemv_impl<T, bf16>(out, x, w, n, k, ldo, ldx, ldw);                                              \
-    }                                                                                                    \
-    extern "C" __global__ void gemv_t##T##_f32(float* out, const bf16* x, const bf16* w, int n, int k,    \
-                                               long long ldo, long long ldx, long long ldw) {             \
-        gemv_impl<T, float>(out, x, w, n, k, ldo, ldx, ldw);                                             \
-    }
-GEMV(1)
-GEMV(2)
-GEMV(3)
-GEMV(4)
-GEMV(5)
-GEMV(6)
-GEMV(7)
-GEMV(8)
+extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS, 2)
+gemv_bf16(bf16* out, const bf16* x, const bf16* w, int t, int n, int k, long long ldo, long long ldx, long long ldw) {
+    gemv_impl<bf16>(out, x, w, t, n, k, ldo, ldx, ldw);
+}
+
+extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS, 2)
+gemv_f32(float* out, const bf16* x, const bf16* w, int t, int n, int k, long long ldo, long long ldx, long long ldw) {
+    gemv_impl<float>(out, x, w, t, n, k, ldo, ldx, ldw);
+}

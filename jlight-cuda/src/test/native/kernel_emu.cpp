@@ -3,7 +3,7 @@
 // per-warp exchange buffer and barrier, shared memory is a global array (one block at a time).
 // Compared against plain reference implementations on random inputs:
 //   paged_attention_split_g{G}_p{P}_bf16 + attention_combine_bf16 (every split count path),
-//   gemv_t{T}_{bf16,f32}, read_floor.
+//   gemv_{bf16,f32} (T = 1..8), read_floor.
 // Build and run: src/test/native/run-kernel-emu.sh (g++ with the CUDA headers for bf16).
 #include <barrier>
 #include <cmath>
@@ -294,11 +294,13 @@ static void gemv_case(int n, int k, long long ldx, long long ldw, long long ldo)
     std::vector<bf16> x((size_t) T * ldx), w((size_t) n * ldw);
     for (auto& v : x) v = b(randn());
     for (auto& v : w) v = b(randn() * 0.05f);
+    // the padding past K (strided rows) is NaN: a kernel that reads it poisons the sums
+    for (int t = 0; t < T; t++) for (long long i = k; i < ldx; i++) x[t * ldx + i] = b(NAN);
+    for (int r = 0; r < n; r++) for (long long i = k; i < ldw; i++) w[(size_t) r * ldw + i] = b(NAN);
     std::vector<OutT> out((size_t) T * ldo);
     for (auto& v : out) v = (OutT) NAN;
-    int warps = 8, rowsPerBlock = warps * GEMV_ROWS;
-    launch((n + rowsPerBlock - 1) / rowsPerBlock, 1, 32 * warps,
-           [&] { gemv_impl<T, OutT>(out.data(), x.data(), w.data(), n, k, ldo, ldx, ldw); });
+    launch((n + GEMV_ROWS - 1) / GEMV_ROWS, 1, 32 * GEMV_WARPS,
+           [&] { gemv_impl<OutT>(out.data(), x.data(), w.data(), T, n, k, ldo, ldx, ldw); });
     std::vector<float> got, want;
     for (int t = 0; t < T; t++) {
         for (int r = 0; r < n; r++) {
@@ -523,13 +525,19 @@ int main() {
     attention_case(1, 0, 2, 64, 16, {{0, 130}}, 0, 0, FLASH);
     attention_case(3, 0, 1, 64, 4, {{65, 64}, {0, 1}, {7, 3}}, 0, 0, FLASH);
     attention_case(2, 0, 1, 128, 16, {{200, 40}}, 0, 0, FLASH);
-    // gemv: odd N (rows past N), K not a multiple of 256, strided x and out
+    // gemv: odd N (rows past N), K not a multiple of 32 or of a block's k span (8 warps x 8 chunks
+    // x 32), several k spans per warp, K shorter than one chunk, strided x, w and out, T = 1..8
     gemv_case<1, bf16>(37, 264, 264, 264, 40);
     gemv_case<1, float>(100, 4096, 4104, 4096, 100);
+    gemv_case<2, float>(16, 14336, 14336, 14344, 16);
     gemv_case<3, bf16>(33, 1032, 1040, 1032, 48);
+    gemv_case<4, bf16>(31, 2056, 2064, 2056, 31);
+    gemv_case<6, float>(5, 4096 + 2048 + 8, 6160, 6160, 9);
+    gemv_case<7, bf16>(18, 520, 520, 528, 18);
     gemv_case<8, float>(17, 8, 16, 8, 20);
     gemv_case<5, bf16>(64, 776, 776, 784, 64);
     gemv_case<8, bf16>(1, 2048, 2048, 2048, 8);
+    gemv_case<8, float>(48, 4096, 4096, 4096, 48);
     // read_floor reads without writing (sink stays untouched)
     std::vector<uint4> data(10000);
     for (auto& d : data) d = make_uint4(rng(), rng(), rng(), rng());

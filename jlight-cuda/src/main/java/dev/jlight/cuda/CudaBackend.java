@@ -667,7 +667,7 @@ public final class CudaBackend implements Backend {
         if (ww.cols() != k || o.rows() != t || o.cols() != n) {
             throw shapeError("matmul", "out " + o + " = x " + xx + " · wᵀ " + ww);
         }
-        if (t == 0) {
+        if (t == 0 || n == 0) { // an empty output: no launch (a grid of 0 blocks is an error)
             return;
         }
         int outType = o.dtype() == DType.F32 ? CublasLt.CUDA_R_32F : CublasLt.CUDA_R_16BF;
@@ -675,9 +675,10 @@ public final class CudaBackend implements Backend {
         Runnable cublas = () -> cublasMatmul(o.ptr(), outType, o.rowStride(), xx.ptr(), xx.rowStride(), ww.ptr(),
                 ww.rowStride(), t, n, k, what);
         if (gemvApplies(o, xx, ww)) {
-            Runnable gemv = () -> launch("gemv_t" + t + (o.dtype() == DType.F32 ? "_f32" : "_bf16"),
+            Runnable gemv = () -> launch(o.dtype() == DType.F32 ? "gemv_f32" : "gemv_bf16",
                     (int) ((n + GEMV_ROWS_PER_BLOCK - 1) / GEMV_ROWS_PER_BLOCK), 1, GEMV_THREADS, 0, () -> what,
-                    o.ptr(), xx.ptr(), ww.ptr(), (int) n, (int) k, o.rowStride(), xx.rowStride(), ww.rowStride());
+                    o.ptr(), xx.ptr(), ww.ptr(), (int) t, (int) n, (int) k, o.rowStride(), xx.rowStride(),
+                    ww.rowStride());
             if (useGemv(t, n, k, o.dtype(), cublas, gemv)) {
                 gemv.run();
                 return;
@@ -686,7 +687,7 @@ public final class CudaBackend implements Backend {
         cublas.run();
     }
 
-    /** The GEMV kernel: 8 warps of 2 rows each per block (gemv.cu). */
+    /** The GEMV kernel (gemv.cu): 8 warps per block, all on the block's 16 rows, each a share of K. */
     private static final int GEMV_THREADS = 256;
     private static final int GEMV_ROWS_PER_BLOCK = 16;
 

@@ -137,7 +137,15 @@ class CudaOpsTest {
                 Arguments.of(5, 17, 8, "BF16", false), Arguments.of(6, 2000, 264, "F32", false),
                 Arguments.of(7, 3000, 1000, "BF16", true), Arguments.of(8, 28672, 4096, "BF16", false),
                 Arguments.of(8, 1, 2048, "F32", true), Arguments.of(1, 32000, 512, "F32", false),
-                Arguments.of(1, 4097, 776, "BF16", true), Arguments.of(8, 129, 4096, "F32", false));
+                Arguments.of(1, 4097, 776, "BF16", true), Arguments.of(8, 129, 4096, "F32", false),
+                // Llama-3.1-8B decode shapes at T = 1..8: qkv, o_proj, gate_up, down, lm_head
+                Arguments.of(1, 6144, 4096, "BF16", false), Arguments.of(2, 4096, 4096, "F32", true),
+                Arguments.of(3, 28672, 4096, "BF16", false), Arguments.of(5, 4096, 14336, "BF16", true),
+                Arguments.of(8, 4096, 14336, "BF16", false), Arguments.of(1, 128256, 512, "F32", false),
+                Arguments.of(8, 128256, 4096, "F32", false),
+                // odd N with long K (rows past N repeat the last row), K not a multiple of 32
+                Arguments.of(6, 4095, 4096, "BF16", false), Arguments.of(7, 33, 14336, "F32", true),
+                Arguments.of(4, 3, 1032, "BF16", false), Arguments.of(2, 1, 8, "F32", false));
     }
 
     /** The GEMV kernel (T <= 8), forced on, whatever its speed against cuBLASLt. */

@@ -17,7 +17,7 @@
 #   decode-bench.txt    LlamaDecodeBench's full output (progress, breakdown tables, stack traces)
 #   decode-bench-safe.md  only when the first bench run failed
 # Pack first, here: bash scripts/pack_gpu_run.sh
-#   usage: bash scripts/device_gpu_tests.sh [all|tests|bench|decode] [extra console-launcher args]
+#   usage: bash scripts/device_gpu_tests.sh [all|tests|bench|decode|families] [extra console-launcher args]
 set -uo pipefail
 what=${1:-all}
 shift || true
@@ -135,6 +135,31 @@ if [[ "$what" == all || "$what" == bench || "$what" == decode ]]; then
       --prefill-lens 512,4096 --profile-batches 1 --out "$OUT/decode-bench-safe.md" >> "$OUT/decode-bench.txt" 2>&1
   fi
   cat "$OUT/decode-bench.md" 2>/dev/null
+fi
+if [[ "$what" == all || "$what" == families ]]; then
+  # issue 9's shapes: Qwen2.5-7B (QKV bias, 28 layers) and a 2-layer slice of Mixtral-8x7B (its real
+  # layer shape; all of it does not fit one H100 in bf16), plus the MoE rows of the micro-bench
+  : > "$OUT/families-bench.md"
+  : > "$OUT/families-bench.txt"
+  for spec in "qwen2.5-7b 1,8,64,256 512" "mixtral-8x7b-2layers 1,8,64,256 512,4096"; do
+    read -r shape batches prefill <<< "$spec"
+    limit=$(( $(left) - 5 ))
+    (( limit > 120 )) && limit=120
+    echo "===== $shape =====" >> "$OUT/families-bench.txt"
+    step "$limit" "LlamaDecodeBench $shape" java "${flags[@]}" -Xmx48g -Djlight.commit="$commit" -cp "$cp" \
+      dev.jlight.cuda.bench.LlamaDecodeBench --model "models/shapes/$shape" --batch-sizes "$batches" \
+      --prompt-len 512 --decode-steps 64 --prefill-lens "$prefill" --profile-batches 1,64 \
+      --out "$OUT/$shape.md.tmp" >> "$OUT/families-bench.txt" 2>&1
+    cat "$OUT/$shape.md.tmp" >> "$OUT/families-bench.md" 2>/dev/null
+    echo >> "$OUT/families-bench.md"
+    rm -f "$OUT/$shape.md.tmp"
+  done
+  limit=$(( $(left) - 3 ))
+  (( limit > 60 )) && limit=60
+  echo "===== CudaMicroBench moe =====" >> "$OUT/families-bench.txt"
+  step "$limit" "CudaMicroBench moe" java "${flags[@]}" -Xmx8g -cp "$cp" dev.jlight.cuda.bench.CudaMicroBench 30 moe \
+    >> "$OUT/families-bench.txt" 2>&1
+  cat "$OUT/families-bench.md"
 fi
 log "device_gpu_tests: done in $(( SECONDS - t_start ))s, status $status (commit $commit)"
 exit "$status"

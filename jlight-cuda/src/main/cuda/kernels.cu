@@ -8,3 +8,4 @@
 #include "attention_split.cu"
 #include "gemv.cu"
 #include "attention_flash.cu"
+#include "moe.cu"

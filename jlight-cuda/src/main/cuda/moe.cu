@@ -1,0 +1,356 @@
+// Mixture of experts (Mixtral, DeepSeek): the router's top-k and the routed experts' SwiGLU MLPs
+// as grouped GEMMs on tensor cores, with no host round trip (grids depend only on the shapes, so
+// CUDA graphs capture a decode step; blocks with nothing to do exit at once).
+//
+//   moe_topk_{bf16,f32}  ids [T,k] (ldi), weights [T,k] f32 (ldw) <- logits [T,E] (ldl)
+//       grid ceil(T / 4), block 128: one warp per token.
+//   moe_align            tileExpert [maxTiles], sortedRow [maxTiles * MOE_BM] <- ids
+//       grid 1, block 1024. The T*k (token, slot) assignments a = t*k + j grouped by expert, each
+//       expert's group padded to a multiple of MOE_BM rows (vLLM's moe_align_block_size):
+//       sortedRow[r] = a, or -1 for padding; tileExpert[i] = the expert of rows
+//       [i*MOE_BM, (i+1)*MOE_BM), or -1 past the last tile. maxTiles = (T*k + E*(MOE_BM-1)) / MOE_BM
+//       bounds the tile count for any routing.
+//   moe_gate_up          act [maxTiles * MOE_BM, I] bf16 = silu(x Wgᵀ) * (x Wuᵀ) per tile's expert
+//       grid (maxTiles, ceil(I / 64)), block 128. x rows gathered through sortedRow.
+//   moe_down             ys [T*k, H] f32, row a = act[row of a] · W_downᵀ of a's expert
+//       grid (maxTiles, ceil(H / 128)), block 128.
+//   moe_sum_bf16         out [T,H] = sum_j weights[t,j] * ys[t*k + j] (j in router order)
+//       grid (ceil(H / 1024), min(T, 65535)), block 256.
+//
+// Determinism: the order of rows inside an expert's group depends on atomics, but a GEMM row's
+// result depends only on that row (K is summed in one fixed order, no split-K), and every token
+// sums its k slots in router order: the output is bit-identical from run to run.
+// Needs H and I multiples of 8 and 16-byte aligned rows of x and the weights (the host checks).
+#include "common.cuh"
+#include "mma.cuh"
+
+#define MOE_BM 64          // rows of an M-tile; experts' groups are padded to it
+#define MOE_BK 32          // K per shared-memory stage
+#define MOE_LD (MOE_BK + 8) // smem row stride (bf16): rows 80 bytes apart, fragment loads conflict-free
+#define MOE_THREADS 128    // 4 warps as 2 (M) x 2 (N)
+#define MOE_MAX_EXPERTS 1024
+#define MOE_ALIGN_THREADS 1024
+
+// ---- router -----------------------------------------------------------------------------------
+
+// max that keeps a NaN (fmaxf drops it): a token with a NaN logit must not route silently
+__device__ __forceinline__ float nan_max(float a, float b) { return (a != a || a > b) ? a : b; }
+
+// Softmax over E in f32, then k rounds of a warp argmax: the j-th pick is the largest (p, -id)
+// ordered after the (j-1)-th, so no per-expert state is kept and any E and k work. Ties go to the
+// lower id (torch.topk). A token whose logits are not all finite gets expert 0 with weight NaN in
+// every slot, so its output is NaN (the CPU backend throws; a kernel cannot).
+template <typename InT>
+__device__ void moe_topk(int* ids, float* weights, const InT* logits, int T, int E, int k, int renorm,
+                         long long ldl, long long ldi, long long ldw) {
+    const int lane = threadIdx.x & 31;
+    const long long t = (long long) blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (t >= T) return;  // whole warps leave; no block barriers below
+    const InT* row = logits + t * ldl;
+    float mx = -INFINITY;
+    for (int i = lane; i < E; i += 32) mx = nan_max(mx, to_f32(row[i]));
+    for (int o = 16; o > 0; o >>= 1) mx = nan_max(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+    float sum = 0.f;
+    for (int i = lane; i < E; i += 32) sum += expf(to_f32(row[i]) - mx);
+    sum = warp_sum(sum);
+    float prevP = INFINITY, picked = 0.f;
+    int prevId = -1;
+    for (int j = 0; j < k; j++) {
+        float bestP = -1.f;
+        int bestId = 0x7fffffff;
+        for (int i = lane; i < E; i += 32) {
+            float p = expf(to_f32(row[i]) - mx);
+            bool after = p < prevP || (p == prevP && i > prevId);
+            if (after && (p > bestP || (p == bestP && i < bestId))) {
+                bestP = p;
+                bestId = i;
+            }
+        }
+        for (int o = 16; o > 0; o >>= 1) {
+            float op = __shfl_xor_sync(0xffffffffu, bestP, o);
+            int oi = __shfl_xor_sync(0xffffffffu, bestId, o);
+            if (op > bestP || (op == bestP && oi < bestId)) {
+                bestP = op;
+                bestId = oi;
+            }
+        }
+        bool none = bestId == 0x7fffffff || !(mx > -INFINITY && mx < INFINITY);
+        float w = none ? NAN : bestP / sum;
+        if (lane == 0) {
+            ids[t * ldi + j] = none ? 0 : bestId;
+            weights[t * ldw + j] = w;
+        }
+        picked += w;
+        prevP = bestP;
+        prevId = bestId;
+    }
+    if (renorm && lane == 0) {
+        for (int j = 0; j < k; j++) weights[t * ldw + j] /= picked;  // same thread wrote them
+    }
+}
+
+extern "C" __global__ void moe_topk_bf16(int* ids, float* weights, const bf16* logits, int T, int E, int k,
+                                         int renorm, long long ldl, long long ldi, long long ldw) {
+    moe_topk<bf16>(ids, weights, logits, T, E, k, renorm, ldl, ldi, ldw);
+}
+
+extern "C" __global__ void moe_topk_f32(int* ids, float* weights, const float* logits, int T, int E, int k,
+                                        int renorm, long long ldl, long long ldi, long long ldw) {
+    moe_topk<float>(ids, weights, logits, T, E, k, renorm, ldl, ldi, ldw);
+}
+
+// ---- align: group the assignments by expert, padded to M-tiles -----------------------------------
+
+// One block does it all (T*k is at most a few ten thousand): counts in shared memory, a serial
+// prefix over E by thread 0, then each assignment takes a row of its expert's group by atomicAdd.
+// ids outside [0, E) are left out (their slots add nothing; moe_sum skips them too).
+extern "C" __global__ void __launch_bounds__(MOE_ALIGN_THREADS)
+moe_align(int* tileExpert, int* sortedRow, const int* ids, int T, int k, int E, int maxTiles, long long ldi) {
+    JLIGHT_BLOCK_SHARED int count[MOE_MAX_EXPERTS];
+    JLIGHT_BLOCK_SHARED int cursor[MOE_MAX_EXPERTS];
+    const int tid = threadIdx.x, nt = blockDim.x;
+    const int n = T * k;
+    for (int e = tid; e < E; e += nt) count[e] = 0;
+    for (long long r = tid; r < (long long) maxTiles * MOE_BM; r += nt) sortedRow[r] = -1;
+    for (int i = tid; i < maxTiles; i += nt) tileExpert[i] = -1;
+    __syncthreads();
+    for (int a = tid; a < n; a += nt) {
+        int e = ids[(long long) (a / k) * ldi + a % k];
+        if (e >= 0 && e < E) atomicAdd(&count[e], 1);
+    }
+    __syncthreads();
+    if (tid == 0) {
+        int start = 0;
+        for (int e = 0; e < E; e++) {
+            cursor[e] = start;
+            start += (count[e] + MOE_BM - 1) / MOE_BM * MOE_BM;
+        }
+    }
+    __syncthreads();
+    for (int e = tid; e < E; e += nt) {
+        int first = cursor[e] / MOE_BM, tiles = (count[e] + MOE_BM - 1) / MOE_BM;
+        for (int i = 0; i < tiles; i++) tileExpert[first + i] = e;
+    }
+    __syncthreads();
+    for (int a = tid; a < n; a += nt) {
+        int e = ids[(long long) (a / k) * ldi + a % k];
+        if (e >= 0 && e < E) sortedRow[atomicAdd(&cursor[e], 1)] = a;
+    }
+}
+
+// ---- grouped GEMM tile --------------------------------------------------------------------------
+
+// One block computes rows [m0, m0 + MOE_BM) of one expert's group against NB weight matrices of
+// that expert (gate and up: NB = 2; down: NB = 1), columns [n0, n0 + BN) of each:
+// acc[b] = A · W_bᵀ, A's rows gathered through aRow (null: padding, read as zeros), W_b's row c at
+// w + (wBase + b * wMatRows + n0 + c) * ldw, rows c >= N - n0 read as zeros, K columns past K too.
+// Stages: the next K-slice is loaded into registers while the current one is multiplied from
+// shared memory. Warp (wm, wn) owns rows wm*32 .. +32 and columns wn*BN/2 .. +BN/2 of each matrix.
+template <int BN, int NB>
+struct MoeTile {
+    static constexpr int WN = BN / 2;                                   // columns per warp
+    static constexpr int A_CHUNKS = MOE_BM * MOE_BK / 8 / MOE_THREADS;  // 16-byte loads per thread
+    static constexpr int B_CHUNKS = NB * BN * MOE_BK / 8 / MOE_THREADS;
+    float acc[NB][2][WN / 8][4];
+};
+
+template <int BN, int NB>
+__device__ __forceinline__ void moe_tile_mma(MoeTile<BN, NB>& tile, const bf16* const* aRow, const bf16* w,
+                                             long long ldw, long long wBase, long long wMatRows, int n0, int N,
+                                             int K, bf16* sA, bf16* sB) {
+    typedef MoeTile<BN, NB> Tl;
+    constexpr int CPR = MOE_BK / 8;  // chunks per row
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, tq = lane & 3;
+    const int wm = warp >> 1, wn = warp & 1;
+#pragma unroll
+    for (int b = 0; b < NB; b++)
+#pragma unroll
+        for (int mi = 0; mi < 2; mi++)
+#pragma unroll
+            for (int j = 0; j < Tl::WN / 8; j++) tile.acc[b][mi][j][0] = tile.acc[b][mi][j][1] = tile.acc[b][mi][j][2] = tile.acc[b][mi][j][3] = 0.f;
+    // this thread's source rows (fixed over K)
+    const bf16* aSrc[Tl::A_CHUNKS];
+    const bf16* bSrc[Tl::B_CHUNKS];
+#pragma unroll
+    for (int i = 0; i < Tl::A_CHUNKS; i++) aSrc[i] = aRow[(tid + i * MOE_THREADS) / CPR];
+#pragma unroll
+    for (int i = 0; i < Tl::B_CHUNKS; i++) {
+        int r = (tid + i * MOE_THREADS) / CPR;  // row in the stacked [NB * BN] B tile
+        int b = r / BN, c = r % BN;
+        bSrc[i] = n0 + c < N ? w + (wBase + b * wMatRows + n0 + c) * ldw : nullptr;
+    }
+    uint4 ra[Tl::A_CHUNKS], rb[Tl::B_CHUNKS];
+    auto load = [&](int k0) {
+#pragma unroll
+        for (int i = 0; i < Tl::A_CHUNKS; i++) {
+            int col = k0 + ((tid + i * MOE_THREADS) % CPR) * 8;
+            ra[i] = aSrc[i] && col < K ? *reinterpret_cast<const uint4*>(aSrc[i] + col) : make_uint4(0, 0, 0, 0);
+        }
+#pragma unroll
+        for (int i = 0; i < Tl::B_CHUNKS; i++) {
+            int col = k0 + ((tid + i * MOE_THREADS) % CPR) * 8;
+            rb[i] = bSrc[i] && col < K ? __ldcs(reinterpret_cast<const uint4*>(bSrc[i] + col)) : make_uint4(0, 0, 0, 0);
+        }
+    };
+    load(0);
+    for (int k0 = 0; k0 < K; k0 += MOE_BK) {
+#pragma unroll
+        for (int i = 0; i < Tl::A_CHUNKS; i++) {
+            int c = tid + i * MOE_THREADS;
+            *reinterpret_cast<uint4*>(sA + (c / CPR) * MOE_LD + (c % CPR) * 8) = ra[i];
+        }
+#pragma unroll
+        for (int i = 0; i < Tl::B_CHUNKS; i++) {
+            int c = tid + i * MOE_THREADS;
+            *reinterpret_cast<uint4*>(sB + (c / CPR) * MOE_LD + (c % CPR) * 8) = rb[i];
+        }
+        __syncthreads();
+        if (k0 + MOE_BK < K) load(k0 + MOE_BK);  // in flight during the multiplications below
+#pragma unroll
+        for (int kk = 0; kk < MOE_BK; kk += 16) {
+            unsigned af[2][4];
+#pragma unroll
+            for (int mi = 0; mi < 2; mi++) {
+                const bf16* r0 = sA + (wm * 32 + mi * 16 + g) * MOE_LD + kk + 2 * tq;
+                const bf16* r1 = r0 + 8 * MOE_LD;
+                af[mi][0] = *reinterpret_cast<const unsigned*>(r0);
+                af[mi][1] = *reinterpret_cast<const unsigned*>(r1);
+                af[mi][2] = *reinterpret_cast<const unsigned*>(r0 + 8);
+                af[mi][3] = *reinterpret_cast<const unsigned*>(r1 + 8);
+            }
+#pragma unroll
+            for (int b = 0; b < NB; b++) {
+#pragma unroll
+                for (int j = 0; j < Tl::WN / 8; j++) {
+                    const bf16* br = sB + (b * BN + wn * Tl::WN + j * 8 + g) * MOE_LD + kk + 2 * tq;
+                    unsigned bfr[2];
+                    bfr[0] = *reinterpret_cast<const unsigned*>(br);
+                    bfr[1] = *reinterpret_cast<const unsigned*>(br + 8);
+#pragma unroll
+                    for (int mi = 0; mi < 2; mi++) mma_16816(tile.acc[b][mi][j], af[mi], bfr);
+                }
+            }
+        }
+        __syncthreads();  // the next stage overwrites sA / sB
+    }
+}
+
+// The gathered rows of tile blockIdx.x (null for padding) into the shared aRow; the tile's expert,
+// or -1 when the tile is past the routed rows (the whole block returns).
+__device__ __forceinline__ int moe_tile_rows(const bf16** aRow, int* rowAssign, const int* tileExpert,
+                                             const int* sortedRow, const bf16* a, long long lda, int k,
+                                             bool byToken) {
+    const int tile = blockIdx.x;
+    const int e = tileExpert[tile];
+    if (e < 0) return -1;
+    for (int r = threadIdx.x; r < MOE_BM; r += blockDim.x) {
+        long long row = (long long) tile * MOE_BM + r;
+        int as = sortedRow[row];
+        rowAssign[r] = as;
+        aRow[r] = as < 0 ? nullptr : a + (byToken ? (long long) (as / k) : row) * lda;
+    }
+    __syncthreads();
+    return e;
+}
+
+// act[r, n] = silu(x[t(r)] · gate_e[n]) * (x[t(r)] · up_e[n]) for the tile's rows r and columns n
+// of [n0, n0 + 64); gateUp row e*2I + n is gate_e[n], row e*2I + I + n is up_e[n]. Padding rows
+// are not written (moe_down reads them as zeros).
+extern "C" __global__ void __launch_bounds__(MOE_THREADS)
+moe_gate_up(bf16* act, const bf16* x, const bf16* gateUp, const int* tileExpert, const int* sortedRow, int k,
+            int H, int I, long long ldx, long long ldgu) {
+    constexpr int BN = 64;
+    JLIGHT_BLOCK_SHARED const bf16* aRow[MOE_BM];
+    JLIGHT_BLOCK_SHARED int rowAssign[MOE_BM];
+    JLIGHT_BLOCK_SHARED uint4 sA[MOE_BM * MOE_LD / 8];  // uint4: 16-byte aligned for the stores
+    JLIGHT_BLOCK_SHARED uint4 sB[2 * BN * MOE_LD / 8];
+    const int e = moe_tile_rows(aRow, rowAssign, tileExpert, sortedRow, x, ldx, k, true);
+    if (e < 0) return;
+    const int n0 = blockIdx.y * BN;
+    MoeTile<BN, 2> tile;
+    moe_tile_mma<BN, 2>(tile, aRow, gateUp, ldgu, 2LL * e * I, I, n0, I, H, reinterpret_cast<bf16*>(sA), reinterpret_cast<bf16*>(sB));
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
+    const int wm = warp >> 1, wn = warp & 1;
+#pragma unroll
+    for (int mi = 0; mi < 2; mi++) {
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+            int r = wm * 32 + mi * 16 + g + half * 8;
+            if (rowAssign[r] < 0) continue;
+            bf16* dst = act + ((long long) blockIdx.x * MOE_BM + r) * I;
+#pragma unroll
+            for (int j = 0; j < MoeTile<BN, 2>::WN / 8; j++) {
+                int n = n0 + wn * MoeTile<BN, 2>::WN + j * 8 + 2 * tq;  // even, and I is even: n + 1 < I too
+                if (n >= I) continue;
+                float g0 = tile.acc[0][mi][j][half * 2], g1 = tile.acc[0][mi][j][half * 2 + 1];
+                float u0 = tile.acc[1][mi][j][half * 2], u1 = tile.acc[1][mi][j][half * 2 + 1];
+                *reinterpret_cast<bf162*>(dst + n) =
+                    __floats2bfloat162_rn(g0 / (1.0f + expf(-g0)) * u0, g1 / (1.0f + expf(-g1)) * u1);
+            }
+        }
+    }
+}
+
+// ys[a, n] = act[r(a)] · down_e[n] (f32) for the tile's assignments a and columns n of
+// [n0, n0 + 128); down row e*H + n is down_e[n].
+extern "C" __global__ void __launch_bounds__(MOE_THREADS)
+moe_down(float* ys, const bf16* act, const bf16* down, const int* tileExpert, const int* sortedRow, int H, int I,
+         long long lddn) {
+    constexpr int BN = 128;
+    JLIGHT_BLOCK_SHARED const bf16* aRow[MOE_BM];
+    JLIGHT_BLOCK_SHARED int rowAssign[MOE_BM];
+    JLIGHT_BLOCK_SHARED uint4 sA[MOE_BM * MOE_LD / 8];
+    JLIGHT_BLOCK_SHARED uint4 sB[BN * MOE_LD / 8];
+    const int e = moe_tile_rows(aRow, rowAssign, tileExpert, sortedRow, act, I, 1, false);
+    if (e < 0) return;
+    const int n0 = blockIdx.y * BN;
+    MoeTile<BN, 1> tile;
+    moe_tile_mma<BN, 1>(tile, aRow, down, lddn, (long long) e * H, 0, n0, H, I, reinterpret_cast<bf16*>(sA), reinterpret_cast<bf16*>(sB));
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
+    const int wm = warp >> 1, wn = warp & 1;
+#pragma unroll
+    for (int mi = 0; mi < 2; mi++) {
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+            int a = rowAssign[wm * 32 + mi * 16 + g + half * 8];
+            if (a < 0) continue;
+            float* dst = ys + (long long) a * H;
+#pragma unroll
+            for (int j = 0; j < MoeTile<BN, 1>::WN / 8; j++) {
+                int n = n0 + wn * MoeTile<BN, 1>::WN + j * 8 + 2 * tq;
+                if (n >= H) continue;
+                *reinterpret_cast<float2*>(dst + n) =
+                    make_float2(tile.acc[0][mi][j][half * 2], tile.acc[0][mi][j][half * 2 + 1]);
+            }
+        }
+    }
+}
+
+// ---- combine ------------------------------------------------------------------------------------
+
+// out[t, c] = sum_j weights[t, j] * ys[t*k + j, c], j ascending (as the CPU backend); slots whose
+// id is outside [0, E) add nothing (moe_align left them out, so their ys rows are stale).
+extern "C" __global__ void moe_sum_bf16(bf16* out, const float* ys, const int* ids, const float* weights, int T,
+                                        int k, int H, int E, long long ldo, long long ldi, long long ldw) {
+    for (int t = blockIdx.y; t < T; t += gridDim.y) {
+        for (int c = (blockIdx.x * blockDim.x + threadIdx.x) * 4; c < H; c += gridDim.x * blockDim.x * 4) {
+            float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+            for (int j = 0; j < k; j++) {
+                int e = ids[(long long) t * ldi + j];
+                if (e < 0 || e >= E) continue;
+                float w = weights[(long long) t * ldw + j];
+                float4 y = *reinterpret_cast<const float4*>(ys + ((long long) t * k + j) * H + c);
+                acc.x = fmaf(y.x, w, acc.x);
+                acc.y = fmaf(y.y, w, acc.y);
+                acc.z = fmaf(y.z, w, acc.z);
+                acc.w = fmaf(y.w, w, acc.w);
+            }
+            bf16* o = out + (long long) t * ldo + c;
+            store(o, acc.x);
+            store(o + 1, acc.y);
+            store(o + 2, acc.z);
+            store(o + 3, acc.w);
+        }
+    }
+}

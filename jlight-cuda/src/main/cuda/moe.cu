@@ -254,42 +254,62 @@ __device__ __forceinline__ int moe_tile_rows(const bf16** aRow, int* rowAssign, 
     return e;
 }
 
+// The grouped GEMM of tile blockIdx.x (one expert's rows) and columns [n0, n0 + BN), n0 =
+// blockIdx.y * BN, of NB matrices of the tile's expert (rows e*wExpertRows + b*wMatRows + n of w);
+// then store(r, a, n, v) for each routed row r of the tile (assignment a) and each even column
+// n < N: v[b][0..1] = columns n, n+1 of matrix b (N is even, so n + 1 < N too).
+template <int BN, int NB, typename Store>
+__device__ __forceinline__ void moe_grouped_gemm(const bf16* a, long long lda, int k, bool byToken, const bf16* w,
+                                                 long long ldw, long long wExpertRows, long long wMatRows, int N,
+                                                 int K, const int* tileExpert, const int* sortedRow, Store store) {
+    JLIGHT_BLOCK_SHARED const bf16* aRow[MOE_BM];
+    JLIGHT_BLOCK_SHARED int rowAssign[MOE_BM];
+    JLIGHT_BLOCK_SHARED uint4 sA[MOE_BM * MOE_LD / 8];  // uint4: 16-byte aligned for the vector stores
+    JLIGHT_BLOCK_SHARED uint4 sB[NB * BN * MOE_LD / 8];
+    const int e = moe_tile_rows(aRow, rowAssign, tileExpert, sortedRow, a, lda, k, byToken);
+    if (e < 0) return;
+    const int n0 = blockIdx.y * BN;
+    MoeTile<BN, NB> tile;
+    moe_tile_mma<BN, NB>(tile, aRow, w, ldw, e * wExpertRows, wMatRows, n0, N, K, reinterpret_cast<bf16*>(sA),
+                         reinterpret_cast<bf16*>(sB));
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
+    const int wm = warp >> 1, wn = warp & 1;
+#pragma unroll
+    for (int mi = 0; mi < 2; mi++) {
+#pragma unroll
+        for (int half = 0; half < 2; half++) {  // the lane's rows g and g + 8 of the m16 tile
+            const int r = wm * 32 + mi * 16 + g + half * 8;
+            const int as = rowAssign[r];
+            if (as < 0) continue;
+#pragma unroll
+            for (int j = 0; j < MoeTile<BN, NB>::WN / 8; j++) {
+                const int n = n0 + wn * MoeTile<BN, NB>::WN + j * 8 + 2 * tq;
+                if (n >= N) continue;
+                float v[NB][2];
+#pragma unroll
+                for (int b = 0; b < NB; b++) {
+                    v[b][0] = tile.acc[b][mi][j][half * 2];
+                    v[b][1] = tile.acc[b][mi][j][half * 2 + 1];
+                }
+                store(r, as, n, v);
+            }
+        }
+    }
+}
+
 // act[r, n] = silu(x[t(r)] · gate_e[n]) * (x[t(r)] · up_e[n]) for the tile's rows r and columns n
 // of [n0, n0 + 64); gateUp row e*2I + n is gate_e[n], row e*2I + I + n is up_e[n]. Padding rows
 // are not written (moe_down reads them as zeros).
 extern "C" __global__ void __launch_bounds__(MOE_THREADS)
 moe_gate_up(bf16* act, const bf16* x, const bf16* gateUp, const int* tileExpert, const int* sortedRow, int k,
             int H, int I, long long ldx, long long ldgu) {
-    constexpr int BN = 64;
-    JLIGHT_BLOCK_SHARED const bf16* aRow[MOE_BM];
-    JLIGHT_BLOCK_SHARED int rowAssign[MOE_BM];
-    JLIGHT_BLOCK_SHARED uint4 sA[MOE_BM * MOE_LD / 8];  // uint4: 16-byte aligned for the stores
-    JLIGHT_BLOCK_SHARED uint4 sB[2 * BN * MOE_LD / 8];
-    const int e = moe_tile_rows(aRow, rowAssign, tileExpert, sortedRow, x, ldx, k, true);
-    if (e < 0) return;
-    const int n0 = blockIdx.y * BN;
-    MoeTile<BN, 2> tile;
-    moe_tile_mma<BN, 2>(tile, aRow, gateUp, ldgu, 2LL * e * I, I, n0, I, H, reinterpret_cast<bf16*>(sA), reinterpret_cast<bf16*>(sB));
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
-    const int wm = warp >> 1, wn = warp & 1;
-#pragma unroll
-    for (int mi = 0; mi < 2; mi++) {
-#pragma unroll
-        for (int half = 0; half < 2; half++) {
-            int r = wm * 32 + mi * 16 + g + half * 8;
-            if (rowAssign[r] < 0) continue;
-            bf16* dst = act + ((long long) blockIdx.x * MOE_BM + r) * I;
-#pragma unroll
-            for (int j = 0; j < MoeTile<BN, 2>::WN / 8; j++) {
-                int n = n0 + wn * MoeTile<BN, 2>::WN + j * 8 + 2 * tq;  // even, and I is even: n + 1 < I too
-                if (n >= I) continue;
-                float g0 = tile.acc[0][mi][j][half * 2], g1 = tile.acc[0][mi][j][half * 2 + 1];
-                float u0 = tile.acc[1][mi][j][half * 2], u1 = tile.acc[1][mi][j][half * 2 + 1];
-                *reinterpret_cast<bf162*>(dst + n) =
-                    __floats2bfloat162_rn(g0 / (1.0f + expf(-g0)) * u0, g1 / (1.0f + expf(-g1)) * u1);
-            }
-        }
-    }
+    moe_grouped_gemm<64, 2>(x, ldx, k, true, gateUp, ldgu, 2LL * I, I, I, H, tileExpert, sortedRow,
+                            [&](int r, int, int n, const float (&v)[2][2]) {
+                                bf16* dst = act + ((long long) blockIdx.x * MOE_BM + r) * I + n;
+                                *reinterpret_cast<bf162*>(dst) =
+                                    __floats2bfloat162_rn(v[0][0] / (1.0f + expf(-v[0][0])) * v[1][0],
+                                                          v[0][1] / (1.0f + expf(-v[0][1])) * v[1][1]);
+                            });
 }
 
 // ys[a, n] = act[r(a)] · down_e[n] (f32) for the tile's assignments a and columns n of
@@ -297,34 +317,10 @@ moe_gate_up(bf16* act, const bf16* x, const bf16* gateUp, const int* tileExpert,
 extern "C" __global__ void __launch_bounds__(MOE_THREADS)
 moe_down(float* ys, const bf16* act, const bf16* down, const int* tileExpert, const int* sortedRow, int H, int I,
          long long lddn) {
-    constexpr int BN = 128;
-    JLIGHT_BLOCK_SHARED const bf16* aRow[MOE_BM];
-    JLIGHT_BLOCK_SHARED int rowAssign[MOE_BM];
-    JLIGHT_BLOCK_SHARED uint4 sA[MOE_BM * MOE_LD / 8];
-    JLIGHT_BLOCK_SHARED uint4 sB[BN * MOE_LD / 8];
-    const int e = moe_tile_rows(aRow, rowAssign, tileExpert, sortedRow, act, I, 1, false);
-    if (e < 0) return;
-    const int n0 = blockIdx.y * BN;
-    MoeTile<BN, 1> tile;
-    moe_tile_mma<BN, 1>(tile, aRow, down, lddn, (long long) e * H, 0, n0, H, I, reinterpret_cast<bf16*>(sA), reinterpret_cast<bf16*>(sB));
-    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
-    const int wm = warp >> 1, wn = warp & 1;
-#pragma unroll
-    for (int mi = 0; mi < 2; mi++) {
-#pragma unroll
-        for (int half = 0; half < 2; half++) {
-            int a = rowAssign[wm * 32 + mi * 16 + g + half * 8];
-            if (a < 0) continue;
-            float* dst = ys + (long long) a * H;
-#pragma unroll
-            for (int j = 0; j < MoeTile<BN, 1>::WN / 8; j++) {
-                int n = n0 + wn * MoeTile<BN, 1>::WN + j * 8 + 2 * tq;
-                if (n >= H) continue;
-                *reinterpret_cast<float2*>(dst + n) =
-                    make_float2(tile.acc[0][mi][j][half * 2], tile.acc[0][mi][j][half * 2 + 1]);
-            }
-        }
-    }
+    moe_grouped_gemm<128, 1>(act, I, 1, false, down, lddn, H, 0, H, I, tileExpert, sortedRow,
+                             [&](int, int a, int n, const float (&v)[1][2]) {
+                                 *reinterpret_cast<float2*>(ys + (long long) a * H + n) = make_float2(v[0][0], v[0][1]);
+                             });
 }
 
 // ---- combine ------------------------------------------------------------------------------------

@@ -12,14 +12,15 @@
 //       bounds the tile count for any routing.
 //   moe_gate_up          act [maxTiles * MOE_BM, I] bf16 = silu(x Wgᵀ) * (x Wuᵀ) per tile's expert
 //       grid (maxTiles, ceil(I / 64)), block 128. x rows gathered through sortedRow.
-//   moe_down             ys [T*k, H] f32, row a = act[row of a] · W_downᵀ of a's expert
-//       grid (maxTiles, ceil(H / 128)), block 128.
-//   moe_sum_bf16         out [T,H] = sum_j weights[t,j] * ys[t*k + j] (j in router order)
+//   moe_down             ys [S, T*k, H] f32, row a of slice s = act[row of a] · W_downᵀ of a's
+//       expert over the s-th K slice of I; grid (maxTiles, S * ceil(H / 128)), block 128.
+//   moe_sum_bf16         out [T,H] = sum_j weights[t,j] * sum_s ys[s, t*k + j] (j, s ascending)
 //       grid (ceil(H / 1024), min(T, 65535)), block 256.
 //
 // Determinism: the order of rows inside an expert's group depends on atomics, but a GEMM row's
-// result depends only on that row (K is summed in one fixed order, no split-K), and every token
-// sums its k slots in router order: the output is bit-identical from run to run.
+// result depends only on that row (K is summed in one fixed order; the down GEMM's K slices are
+// fixed by I, never by T), and every token sums its slices and k slots in order: the output is
+// bit-identical from run to run, and a token's output does not depend on the rest of the batch.
 // Needs H and I multiples of 8 and 16-byte aligned rows of x and the weights (the host checks).
 #include "common.cuh"
 #include "mma.cuh"
@@ -141,9 +142,10 @@ moe_align(int* tileExpert, int* sortedRow, const int* ids, int T, int k, int E, 
 // ---- grouped GEMM tile --------------------------------------------------------------------------
 
 // One block computes rows [m0, m0 + MOE_BM) of one expert's group against NB weight matrices of
-// that expert (gate and up: NB = 2; down: NB = 1), columns [n0, n0 + BN) of each:
+// that expert (gate and up: NB = 2; down: NB = 1), columns [n0, n0 + BN) of each, over the
+// K columns [kBegin, kEnd) (ascending, so a row's sums never depend on the tile shape):
 // acc[b] = A · W_bᵀ, A's rows gathered through aRow (null: padding, read as zeros), W_b's row c at
-// w + (wBase + b * wMatRows + n0 + c) * ldw, rows c >= N - n0 read as zeros, K columns past K too.
+// w + (wBase + b * wMatRows + n0 + c) * ldw, rows c >= N - n0 read as zeros.
 // Stages: the next K-slice is loaded into registers while the current one is multiplied from
 // shared memory. Warp (wm, wn) owns rows wm*32 .. +32 and columns wn*BN/2 .. +BN/2 of each matrix.
 template <int BN, int NB>
@@ -157,7 +159,7 @@ struct MoeTile {
 template <int BN, int NB>
 __device__ __forceinline__ void moe_tile_mma(MoeTile<BN, NB>& tile, const bf16* const* aRow, const bf16* w,
                                              long long ldw, long long wBase, long long wMatRows, int n0, int N,
-                                             int K, bf16* sA, bf16* sB) {
+                                             int kBegin, int kEnd, bf16* sA, bf16* sB) {
     typedef MoeTile<BN, NB> Tl;
     constexpr int CPR = MOE_BK / 8;  // chunks per row
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
@@ -185,16 +187,16 @@ __device__ __forceinline__ void moe_tile_mma(MoeTile<BN, NB>& tile, const bf16* 
 #pragma unroll
         for (int i = 0; i < Tl::A_CHUNKS; i++) {
             int col = k0 + ((tid + i * MOE_THREADS) % CPR) * 8;
-            ra[i] = aSrc[i] && col < K ? *reinterpret_cast<const uint4*>(aSrc[i] + col) : make_uint4(0, 0, 0, 0);
+            ra[i] = aSrc[i] && col < kEnd ? *reinterpret_cast<const uint4*>(aSrc[i] + col) : make_uint4(0, 0, 0, 0);
         }
 #pragma unroll
         for (int i = 0; i < Tl::B_CHUNKS; i++) {
             int col = k0 + ((tid + i * MOE_THREADS) % CPR) * 8;
-            rb[i] = bSrc[i] && col < K ? __ldcs(reinterpret_cast<const uint4*>(bSrc[i] + col)) : make_uint4(0, 0, 0, 0);
+            rb[i] = bSrc[i] && col < kEnd ? __ldcs(reinterpret_cast<const uint4*>(bSrc[i] + col)) : make_uint4(0, 0, 0, 0);
         }
     };
-    load(0);
-    for (int k0 = 0; k0 < K; k0 += MOE_BK) {
+    load(kBegin);
+    for (int k0 = kBegin; k0 < kEnd; k0 += MOE_BK) {
 #pragma unroll
         for (int i = 0; i < Tl::A_CHUNKS; i++) {
             int c = tid + i * MOE_THREADS;
@@ -206,7 +208,7 @@ __device__ __forceinline__ void moe_tile_mma(MoeTile<BN, NB>& tile, const bf16* 
             *reinterpret_cast<uint4*>(sB + (c / CPR) * MOE_LD + (c % CPR) * 8) = rb[i];
         }
         __syncthreads();
-        if (k0 + MOE_BK < K) load(k0 + MOE_BK);  // in flight during the multiplications below
+        if (k0 + MOE_BK < kEnd) load(k0 + MOE_BK);  // in flight during the multiplications below
 #pragma unroll
         for (int kk = 0; kk < MOE_BK; kk += 16) {
             unsigned af[2][4];
@@ -254,23 +256,23 @@ __device__ __forceinline__ int moe_tile_rows(const bf16** aRow, int* rowAssign, 
     return e;
 }
 
-// The grouped GEMM of tile blockIdx.x (one expert's rows) and columns [n0, n0 + BN), n0 =
-// blockIdx.y * BN, of NB matrices of the tile's expert (rows e*wExpertRows + b*wMatRows + n of w);
+// The grouped GEMM of tile blockIdx.x (one expert's rows), columns [n0, n0 + BN) of NB matrices
+// of the tile's expert (rows e*wExpertRows + b*wMatRows + n of w), K columns [kBegin, kEnd);
 // then store(r, a, n, v) for each routed row r of the tile (assignment a) and each even column
 // n < N: v[b][0..1] = columns n, n+1 of matrix b (N is even, so n + 1 < N too).
 template <int BN, int NB, typename Store>
 __device__ __forceinline__ void moe_grouped_gemm(const bf16* a, long long lda, int k, bool byToken, const bf16* w,
-                                                 long long ldw, long long wExpertRows, long long wMatRows, int N,
-                                                 int K, const int* tileExpert, const int* sortedRow, Store store) {
+                                                 long long ldw, long long wExpertRows, long long wMatRows, int n0,
+                                                 int N, int kBegin, int kEnd, const int* tileExpert,
+                                                 const int* sortedRow, Store store) {
     JLIGHT_BLOCK_SHARED const bf16* aRow[MOE_BM];
     JLIGHT_BLOCK_SHARED int rowAssign[MOE_BM];
     JLIGHT_BLOCK_SHARED uint4 sA[MOE_BM * MOE_LD / 8];  // uint4: 16-byte aligned for the vector stores
     JLIGHT_BLOCK_SHARED uint4 sB[NB * BN * MOE_LD / 8];
     const int e = moe_tile_rows(aRow, rowAssign, tileExpert, sortedRow, a, lda, k, byToken);
     if (e < 0) return;
-    const int n0 = blockIdx.y * BN;
     MoeTile<BN, NB> tile;
-    moe_tile_mma<BN, NB>(tile, aRow, w, ldw, e * wExpertRows, wMatRows, n0, N, K, reinterpret_cast<bf16*>(sA),
+    moe_tile_mma<BN, NB>(tile, aRow, w, ldw, e * wExpertRows, wMatRows, n0, N, kBegin, kEnd, reinterpret_cast<bf16*>(sA),
                          reinterpret_cast<bf16*>(sB));
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, tq = lane & 3;
     const int wm = warp >> 1, wn = warp & 1;
@@ -303,7 +305,7 @@ __device__ __forceinline__ void moe_grouped_gemm(const bf16* a, long long lda, i
 extern "C" __global__ void __launch_bounds__(MOE_THREADS)
 moe_gate_up(bf16* act, const bf16* x, const bf16* gateUp, const int* tileExpert, const int* sortedRow, int k,
             int H, int I, long long ldx, long long ldgu) {
-    moe_grouped_gemm<64, 2>(x, ldx, k, true, gateUp, ldgu, 2LL * I, I, I, H, tileExpert, sortedRow,
+    moe_grouped_gemm<64, 2>(x, ldx, k, true, gateUp, ldgu, 2LL * I, I, blockIdx.y * 64, I, 0, H, tileExpert, sortedRow,
                             [&](int r, int, int n, const float (&v)[2][2]) {
                                 bf16* dst = act + ((long long) blockIdx.x * MOE_BM + r) * I + n;
                                 *reinterpret_cast<bf162*>(dst) =
@@ -312,23 +314,33 @@ moe_gate_up(bf16* act, const bf16* x, const bf16* gateUp, const int* tileExpert,
                             });
 }
 
-// ys[a, n] = act[r(a)] · down_e[n] (f32) for the tile's assignments a and columns n of
-// [n0, n0 + 128); down row e*H + n is down_e[n].
+// ys[s, a, n] = act[r(a), K slice s] · down_e[n, K slice s] (f32) for the tile's assignments a,
+// columns n of [n0, n0 + 128) and the K slice s = [s*kChunk, (s+1)*kChunk) of I: blockIdx.y =
+// s * ceil(H / 128) + n-tile. down row e*H + n is down_e[n]. The host fixes the slices by I
+// alone (never by T), so a token's sums are the same in any batch; the slices give a decode
+// step enough blocks in flight to stream the down weights (one expert's [H, I] in 64-row tiles
+// alone would be far fewer blocks than SMs). moe_sum adds the slices in order.
 extern "C" __global__ void __launch_bounds__(MOE_THREADS)
 moe_down(float* ys, const bf16* act, const bf16* down, const int* tileExpert, const int* sortedRow, int H, int I,
-         long long lddn) {
-    moe_grouped_gemm<128, 1>(act, I, 1, false, down, lddn, H, 0, H, I, tileExpert, sortedRow,
-                             [&](int, int a, int n, const float (&v)[1][2]) {
-                                 *reinterpret_cast<float2*>(ys + (long long) a * H + n) = make_float2(v[0][0], v[0][1]);
-                             });
+         long long lddn, int kChunk, long long sliceStride) {
+    constexpr int BN = 128;
+    const int nTiles = (H + BN - 1) / BN;
+    const int slice = blockIdx.y / nTiles, n0 = (blockIdx.y % nTiles) * BN;
+    const int kBegin = slice * kChunk, kEnd = min(I, kBegin + kChunk);
+    float* out = ys + slice * sliceStride;
+    moe_grouped_gemm<BN, 1>(act, I, 1, false, down, lddn, H, 0, n0, H, kBegin, kEnd, tileExpert, sortedRow,
+                            [&](int, int a, int n, const float (&v)[1][2]) {
+                                *reinterpret_cast<float2*>(out + (long long) a * H + n) = make_float2(v[0][0], v[0][1]);
+                            });
 }
 
 // ---- combine ------------------------------------------------------------------------------------
 
-// out[t, c] = sum_j weights[t, j] * ys[t*k + j, c], j ascending (as the CPU backend); slots whose
-// id is outside [0, E) add nothing (moe_align left them out, so their ys rows are stale).
+// out[t, c] = sum_j weights[t, j] * (sum_s ys[s, t*k + j, c]), j and s ascending; slots whose id
+// is outside [0, E) add nothing (moe_align left them out, so their ys rows are stale).
 extern "C" __global__ void moe_sum_bf16(bf16* out, const float* ys, const int* ids, const float* weights, int T,
-                                        int k, int H, int E, long long ldo, long long ldi, long long ldw) {
+                                        int k, int H, int E, long long ldo, long long ldi, long long ldw, int slices,
+                                        long long sliceStride) {
     for (int t = blockIdx.y; t < T; t += gridDim.y) {
         for (int c = (blockIdx.x * blockDim.x + threadIdx.x) * 4; c < H; c += gridDim.x * blockDim.x * 4) {
             float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
@@ -336,7 +348,15 @@ extern "C" __global__ void moe_sum_bf16(bf16* out, const float* ys, const int* i
                 int e = ids[(long long) t * ldi + j];
                 if (e < 0 || e >= E) continue;
                 float w = weights[(long long) t * ldw + j];
-                float4 y = *reinterpret_cast<const float4*>(ys + ((long long) t * k + j) * H + c);
+                const float* yr = ys + ((long long) t * k + j) * H + c;
+                float4 y = *reinterpret_cast<const float4*>(yr);
+                for (int s = 1; s < slices; s++) {
+                    float4 ys_ = *reinterpret_cast<const float4*>(yr + s * sliceStride);
+                    y.x += ys_.x;
+                    y.y += ys_.y;
+                    y.z += ys_.z;
+                    y.w += ys_.w;
+                }
                 acc.x = fmaf(y.x, w, acc.x);
                 acc.y = fmaf(y.y, w, acc.y);
                 acc.z = fmaf(y.z, w, acc.z);

@@ -445,7 +445,7 @@ static void write_kv_case(int tokens, int kvDim, long long ld, int offset) {
 // empty), runs the four expert kernels as the backend does and compares with a per-token reference
 // that rounds the SwiGLU activation to bf16 as the GPU does. Unused rows of act and ys stay NaN,
 // so a padding row or tile that is read fails.
-static void moe_case(int T, int E, int k, int H, int I, int idle, bool renorm) {
+static void moe_case(int T, int E, int k, int H, int I, int idle, bool renorm, int kChunk = 1 << 30) {
     long long ldl = E + 3, ldx = H + 8, ldo = H + 4;
     std::vector<bf16> logits((size_t) T * ldl), x((size_t) T * ldx), gu((size_t) E * 2 * I * H), dn((size_t) E * H * I);
     for (auto& v : logits) v = b(randn());
@@ -473,17 +473,19 @@ static void moe_case(int T, int E, int k, int H, int I, int idle, bool renorm) {
     int maxTiles = (T * k + E * (MOE_BM - 1)) / MOE_BM;
     std::vector<int> tileExpert(maxTiles, -9), sortedRow((size_t) maxTiles * MOE_BM, -9);
     std::vector<bf16> act((size_t) maxTiles * MOE_BM * I, b(NAN));
-    std::vector<float> ys((size_t) T * k * H, NAN);
+    int slices = (I + std::min(kChunk, I) - 1) / std::min(kChunk, I);
+    long long sliceStride = (long long) T * k * H;
+    std::vector<float> ys((size_t) slices * sliceStride, NAN);
     std::vector<bf16> out((size_t) T * ldo, b(NAN));
     launch(1, 1, 1024, [&] { moe_align(tileExpert.data(), sortedRow.data(), ids.data(), T, k, E, maxTiles, k); });
     launch(maxTiles, (I + 63) / 64, 128, [&] {
         moe_gate_up(act.data(), x.data(), gu.data(), tileExpert.data(), sortedRow.data(), k, H, I, ldx, H);
     });
-    launch(maxTiles, (H + 127) / 128, 128, [&] {
-        moe_down(ys.data(), act.data(), dn.data(), tileExpert.data(), sortedRow.data(), H, I, I);
+    launch(maxTiles, slices * ((H + 127) / 128), 128, [&] {
+        moe_down(ys.data(), act.data(), dn.data(), tileExpert.data(), sortedRow.data(), H, I, I, kChunk, sliceStride);
     });
     launch((H + 1023) / 1024, std::min(T, 65535), 256, [&] {
-        moe_sum_bf16(out.data(), ys.data(), ids.data(), w.data(), T, k, H, E, ldo, k, k);
+        moe_sum_bf16(out.data(), ys.data(), ids.data(), w.data(), T, k, H, E, ldo, k, k, slices, sliceStride);
     });
     std::vector<float> got, want;
     for (int t = 0; t < T; t++) {
@@ -514,8 +516,8 @@ static void moe_case(int T, int E, int k, int H, int I, int idle, bool renorm) {
         }
     }
     char name[200];
-    snprintf(name, sizeof name, "moe T=%d E=%d k=%d H=%d I=%d idle=%d renorm=%d (tiles %d)", T, E, k, H, I, idle,
-             renorm, maxTiles);
+    snprintf(name, sizeof name, "moe T=%d E=%d k=%d H=%d I=%d idle=%d renorm=%d (tiles %d, K slices %d)", T, E, k, H,
+             I, idle, renorm, maxTiles, slices);
     if (badRoute) { printf("FAIL %s: %d router picks differ\n", name, badRoute); failures++; }
     check(name, got, want, 1e-5);
 }
@@ -560,10 +562,10 @@ int main() {
     gemv_case<8, bf16>(1, 2048, 2048, 2048, 8);
     // moe: N and K tails (H, I not multiples of the tiles), idle experts, k = 1 and k = E, many experts
     moe_case(3, 4, 2, 64, 128, 3, true);
-    moe_case(70, 8, 2, 136, 200, 5, true);
+    moe_case(70, 8, 2, 136, 200, 5, true, 64);  // down in 4 K slices, the last one short
     moe_case(1, 64, 6, 72, 48, -1, false);
     moe_case(5, 3, 3, 40, 24, -1, true);
-    moe_case(9, 6, 1, 264, 136, 0, false);
+    moe_case(9, 6, 1, 264, 136, 0, false, 32);
     // read_floor reads without writing (sink stays untouched)
     std::vector<uint4> data(10000);
     for (auto& d : data) d = make_uint4(rng(), rng(), rng(), rng());

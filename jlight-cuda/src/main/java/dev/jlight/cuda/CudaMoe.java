@@ -13,8 +13,8 @@ import dev.jlight.core.weights.DType;
  *
  * <p>Workspace (one block of the backend's arena, grown and retired like the split-KV partials):
  * tile experts [maxTiles] and sorted rows [maxTiles*64] (I32), the SwiGLU activations
- * [maxTiles*64, I] (bf16), the per-slot expert outputs [T*k, H] (f32, summed per token in router
- * order so the result is deterministic).
+ * [maxTiles*64, I] (bf16), the per-slot expert outputs [S, T*k, H] (f32; S slices of the down
+ * GEMM's K, {@link #downSlice}; summed per token in order so the result is deterministic).
  *
  * <p>Requires H and I multiples of 8 and 16-byte aligned rows of x and the expert weights (the
  * kernels' vector loads), at most {@value #MAX_EXPERTS} experts.
@@ -30,6 +30,9 @@ final class CudaMoe {
     private static final int TOPK_WARPS = 4;
     private static final int SUM_THREADS = 256;
     private static final long ALIGN = 256;
+    /** The down GEMM's K (= I) is cut into at most this many slices of at least DOWN_SLICE_MIN. */
+    private static final int DOWN_SLICES_MAX = 4;
+    private static final int DOWN_SLICE_MIN = 2048;
 
     private final CudaBackend backend;
     private CudaTensor workspace;
@@ -79,11 +82,14 @@ final class CudaMoe {
         requireVectorRows("down", dn);
         long maxTiles = s.maxTiles(TILE_ROWS);
         long paddedRows = maxTiles * TILE_ROWS;
+        int kChunk = downSlice(s.inter());
+        int slices = (int) ((s.inter() + kChunk - 1) / kChunk);
+        long sliceStride = s.tokens() * s.topK() * s.hidden();
         long tileExpertOff = 0;
         long sortedRowOff = alignUp(tileExpertOff + 4 * maxTiles);
         long actOff = alignUp(sortedRowOff + 4 * paddedRows);
         long ysOff = alignUp(actOff + 2 * paddedRows * s.inter());
-        long bytes = alignUp(ysOff + 4 * s.tokens() * s.topK() * s.hidden());
+        long bytes = alignUp(ysOff + 4 * slices * sliceStride);
         workspace = backend.growWorkspace(workspace, bytes, "moeExperts workspace");
         long base = workspace.ptr();
         long tileExpert = base + tileExpertOff, sortedRow = base + sortedRowOff, act = base + actOff,
@@ -93,14 +99,27 @@ final class CudaMoe {
         String what = s.toString();
         backend.launch("moe_align", 1, 1, ALIGN_THREADS, 0, () -> what + " align", tileExpert, sortedRow, ids.ptr(),
                 t, k, e, tiles, ids.rowStride());
-        backend.launch("moe_gate_up", tiles, gridY(inter, GATE_UP_COLS, "I"), GEMM_THREADS, 0,
+        backend.launch("moe_gate_up", tiles, gridY((inter + GATE_UP_COLS - 1) / GATE_UP_COLS, inter, "I"), GEMM_THREADS, 0,
                 () -> what + " gate/up", act, xx.ptr(), gu.ptr(), tileExpert, sortedRow, k, h, inter,
                 xx.rowStride(), gu.rowStride());
-        backend.launch("moe_down", tiles, gridY(h, DOWN_COLS, "H"), GEMM_THREADS, 0, () -> what + " down", ys, act,
-                dn.ptr(), tileExpert, sortedRow, h, inter, dn.rowStride());
+        backend.launch("moe_down", tiles, gridY(slices * ((h + DOWN_COLS - 1) / DOWN_COLS), h, "H"), GEMM_THREADS, 0,
+                () -> what + " down, " + slices + " K slices", ys, act, dn.ptr(), tileExpert, sortedRow, h, inter,
+                dn.rowStride(), kChunk, sliceStride);
         backend.launch("moe_sum_bf16", (h + 4 * SUM_THREADS - 1) / (4 * SUM_THREADS), Math.min(t, 65535),
                 SUM_THREADS, 0, () -> what + " sum", o.ptr(), ys, ids.ptr(), w.ptr(), t, k, h, e, o.rowStride(),
-                ids.rowStride(), w.rowStride());
+                ids.rowStride(), w.rowStride(), slices, sliceStride);
+    }
+
+    /**
+     * The K slice of the down GEMM: I alone decides it (never T, so a token's result does not
+     * depend on the batch). Slices give a decode step enough blocks to stream the down weights:
+     * with one slice Mixtral's down runs on 32 blocks per routed expert. A multiple of 32 (the
+     * kernel's K stage), so only the last slice is short.
+     */
+    static int downSlice(long inter) {
+        long slices = Math.min(DOWN_SLICES_MAX, Math.max(1, inter / DOWN_SLICE_MIN));
+        long chunk = (inter + slices - 1) / slices;
+        return (int) ((chunk + 31) / 32 * 32);
     }
 
     /** The checked shape of one moeExperts call. */
@@ -154,11 +173,10 @@ final class CudaMoe {
         }
     }
 
-    private static int gridY(long cols, int perBlock, String what) {
-        long blocks = (cols + perBlock - 1) / perBlock;
+    private static int gridY(long blocks, long cols, String what) {
         if (blocks > 65535) {
-            throw new JLightException("moeExperts: " + what + " = " + cols + " is larger than the kernels' grid allows ("
-                    + 65535L * perBlock + ")");
+            throw new JLightException("moeExperts: " + what + " = " + cols + " needs " + blocks
+                    + " blocks in the grid's y, more than 65535");
         }
         return (int) blocks;
     }

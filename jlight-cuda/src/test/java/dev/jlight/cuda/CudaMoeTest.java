@@ -106,7 +106,7 @@ class CudaMoeTest {
                 Arguments.of(64, 8, 2, 256, 512, false), Arguments.of(1000, 8, 2, 128, 200, false),
                 Arguments.of(3, 64, 6, 136, 72, true), Arguments.of(64, 64, 6, 64, 48, false),
                 Arguments.of(1000, 64, 6, 256, 128, true), Arguments.of(17, 3, 3, 40, 24, false),
-                Arguments.of(5, 8, 2, 1032, 8, true));
+                Arguments.of(5, 8, 2, 1032, 8, true), Arguments.of(40, 8, 2, 256, 4104, false)); // 2 K slices
     }
 
     @ParameterizedTest(name = "moeExperts(T={0},E={1},k={2},H={3},I={4},stridedX={5})")

@@ -28,6 +28,7 @@
 #define MOE_BM 64          // rows of an M-tile; experts' groups are padded to it
 #define MOE_BK 32          // K per shared-memory stage
 #define MOE_LD (MOE_BK + 8) // smem row stride (bf16): rows 80 bytes apart, fragment loads conflict-free
+#define MOE_STAGES 3       // shared-memory stages (3 x 15 KiB: under the 48 KiB of static shared memory)
 #define MOE_THREADS 128    // 4 warps as 2 (M) x 2 (N)
 #define MOE_MAX_EXPERTS 1024
 #define MOE_ALIGN_THREADS 1024
@@ -141,18 +142,34 @@ moe_align(int* tileExpert, int* sortedRow, const int* ids, int T, int k, int E, 
 
 // ---- grouped GEMM tile --------------------------------------------------------------------------
 
+#ifndef JLIGHT_EMU
+// 16 bytes global -> shared without registers (sm_80+); !valid writes 16 zero bytes (src-size 0
+// reads nothing from src). Completion is per commit group: cp_async_wait<N> leaves N in flight.
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool valid) {
+    unsigned dst = (unsigned) __cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+#endif
+
 // One block computes rows [m0, m0 + MOE_BM) of one expert's group against NB weight matrices of
 // that expert (gate and up: NB = 2; down: NB = 1), columns [n0, n0 + BN) of each, over the
 // K columns [kBegin, kEnd) (ascending, so a row's sums never depend on the tile shape):
 // acc[b] = A · W_bᵀ, A's rows gathered through aRow (null: padding, read as zeros), W_b's row c at
 // w + (wBase + b * wMatRows + n0 + c) * ldw, rows c >= N - n0 read as zeros.
-// Stages: the next K-slice is loaded into registers while the current one is multiplied from
-// shared memory. Warp (wm, wn) owns rows wm*32 .. +32 and columns wn*BN/2 .. +BN/2 of each matrix.
+// Pipeline: MOE_STAGES shared-memory stages of MOE_BK columns filled by cp.async, MOE_STAGES - 1
+// K-slices in flight while one is multiplied (decode streams the weights: the deeper the queue,
+// the closer to the memory's bandwidth). Warp (wm, wn) owns rows wm*32 .. +32 and columns
+// wn*BN/2 .. +BN/2 of each matrix.
 template <int BN, int NB>
 struct MoeTile {
     static constexpr int WN = BN / 2;                                   // columns per warp
-    static constexpr int A_CHUNKS = MOE_BM * MOE_BK / 8 / MOE_THREADS;  // 16-byte loads per thread
+    static constexpr int A_CHUNKS = MOE_BM * MOE_BK / 8 / MOE_THREADS;  // 16-byte copies per thread
     static constexpr int B_CHUNKS = NB * BN * MOE_BK / 8 / MOE_THREADS;
+    static constexpr int A_STAGE = MOE_BM * MOE_LD;                     // bf16 per stage
+    static constexpr int B_STAGE = NB * BN * MOE_LD;
     float acc[NB][2][WN / 8][4];
 };
 
@@ -182,39 +199,43 @@ __device__ __forceinline__ void moe_tile_mma(MoeTile<BN, NB>& tile, const bf16* 
         int b = r / BN, c = r % BN;
         bSrc[i] = n0 + c < N ? w + (wBase + b * wMatRows + n0 + c) * ldw : nullptr;
     }
-    uint4 ra[Tl::A_CHUNKS], rb[Tl::B_CHUNKS];
-    auto load = [&](int k0) {
+    const int nk = (kEnd - kBegin + MOE_BK - 1) / MOE_BK;
+    // queues the copies of K-slice kt into stage kt % MOE_STAGES (zeros past kEnd and for null rows)
+    auto issue = [&](int kt) {
+        const int k0 = kBegin + kt * MOE_BK, st = kt % MOE_STAGES;
 #pragma unroll
         for (int i = 0; i < Tl::A_CHUNKS; i++) {
-            int col = k0 + ((tid + i * MOE_THREADS) % CPR) * 8;
-            ra[i] = aSrc[i] && col < kEnd ? *reinterpret_cast<const uint4*>(aSrc[i] + col) : make_uint4(0, 0, 0, 0);
+            int c = tid + i * MOE_THREADS, col = k0 + (c % CPR) * 8;
+            bool ok = aSrc[i] != nullptr && col < kEnd;
+            cp_async16(sA + st * Tl::A_STAGE + (c / CPR) * MOE_LD + (c % CPR) * 8, ok ? aSrc[i] + col : w, ok);
         }
 #pragma unroll
         for (int i = 0; i < Tl::B_CHUNKS; i++) {
-            int col = k0 + ((tid + i * MOE_THREADS) % CPR) * 8;
-            rb[i] = bSrc[i] && col < kEnd ? __ldcs(reinterpret_cast<const uint4*>(bSrc[i] + col)) : make_uint4(0, 0, 0, 0);
+            int c = tid + i * MOE_THREADS, col = k0 + (c % CPR) * 8;
+            bool ok = bSrc[i] != nullptr && col < kEnd;
+            cp_async16(sB + st * Tl::B_STAGE + (c / CPR) * MOE_LD + (c % CPR) * 8, ok ? bSrc[i] + col : w, ok);
         }
     };
-    load(kBegin);
-    for (int k0 = kBegin; k0 < kEnd; k0 += MOE_BK) {
+    // one commit group per slice, empty past the end, so "wait until MOE_STAGES - 2 groups are
+    // in flight" always means "slice kt has landed"
 #pragma unroll
-        for (int i = 0; i < Tl::A_CHUNKS; i++) {
-            int c = tid + i * MOE_THREADS;
-            *reinterpret_cast<uint4*>(sA + (c / CPR) * MOE_LD + (c % CPR) * 8) = ra[i];
-        }
-#pragma unroll
-        for (int i = 0; i < Tl::B_CHUNKS; i++) {
-            int c = tid + i * MOE_THREADS;
-            *reinterpret_cast<uint4*>(sB + (c / CPR) * MOE_LD + (c % CPR) * 8) = rb[i];
-        }
-        __syncthreads();
-        if (k0 + MOE_BK < kEnd) load(k0 + MOE_BK);  // in flight during the multiplications below
+    for (int s = 0; s < MOE_STAGES - 1; s++) {
+        if (s < nk) issue(s);
+        cp_async_commit();
+    }
+    for (int kt = 0; kt < nk; kt++) {
+        cp_async_wait<MOE_STAGES - 2>();
+        __syncthreads();  // slice kt visible to all; every warp is done with slice kt - 1's stage
+        if (kt + MOE_STAGES - 1 < nk) issue(kt + MOE_STAGES - 1);  // into slice kt - 1's stage
+        cp_async_commit();
+        const bf16* a = sA + (kt % MOE_STAGES) * Tl::A_STAGE;
+        const bf16* bb = sB + (kt % MOE_STAGES) * Tl::B_STAGE;
 #pragma unroll
         for (int kk = 0; kk < MOE_BK; kk += 16) {
             unsigned af[2][4];
 #pragma unroll
             for (int mi = 0; mi < 2; mi++) {
-                const bf16* r0 = sA + (wm * 32 + mi * 16 + g) * MOE_LD + kk + 2 * tq;
+                const bf16* r0 = a + (wm * 32 + mi * 16 + g) * MOE_LD + kk + 2 * tq;
                 const bf16* r1 = r0 + 8 * MOE_LD;
                 af[mi][0] = *reinterpret_cast<const unsigned*>(r0);
                 af[mi][1] = *reinterpret_cast<const unsigned*>(r1);
@@ -225,7 +246,7 @@ __device__ __forceinline__ void moe_tile_mma(MoeTile<BN, NB>& tile, const bf16* 
             for (int b = 0; b < NB; b++) {
 #pragma unroll
                 for (int j = 0; j < Tl::WN / 8; j++) {
-                    const bf16* br = sB + (b * BN + wn * Tl::WN + j * 8 + g) * MOE_LD + kk + 2 * tq;
+                    const bf16* br = bb + (b * BN + wn * Tl::WN + j * 8 + g) * MOE_LD + kk + 2 * tq;
                     unsigned bfr[2];
                     bfr[0] = *reinterpret_cast<const unsigned*>(br);
                     bfr[1] = *reinterpret_cast<const unsigned*>(br + 8);
@@ -234,8 +255,8 @@ __device__ __forceinline__ void moe_tile_mma(MoeTile<BN, NB>& tile, const bf16* 
                 }
             }
         }
-        __syncthreads();  // the next stage overwrites sA / sB
     }
+    cp_async_wait<0>();  // only empty groups are left; nothing may be in flight at exit
 }
 
 // The gathered rows of tile blockIdx.x (null for padding) into the shared aRow; the tile's expert,
@@ -267,8 +288,8 @@ __device__ __forceinline__ void moe_grouped_gemm(const bf16* a, long long lda, i
                                                  const int* sortedRow, Store store) {
     JLIGHT_BLOCK_SHARED const bf16* aRow[MOE_BM];
     JLIGHT_BLOCK_SHARED int rowAssign[MOE_BM];
-    JLIGHT_BLOCK_SHARED uint4 sA[MOE_BM * MOE_LD / 8];  // uint4: 16-byte aligned for the vector stores
-    JLIGHT_BLOCK_SHARED uint4 sB[NB * BN * MOE_LD / 8];
+    JLIGHT_BLOCK_SHARED uint4 sA[MOE_STAGES * MOE_BM * MOE_LD / 8];  // uint4: 16-byte aligned for cp.async
+    JLIGHT_BLOCK_SHARED uint4 sB[MOE_STAGES * NB * BN * MOE_LD / 8];
     const int e = moe_tile_rows(aRow, rowAssign, tileExpert, sortedRow, a, lda, k, byToken);
     if (e < 0) return;
     MoeTile<BN, NB> tile;

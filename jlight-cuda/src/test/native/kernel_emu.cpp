@@ -65,6 +65,28 @@ static int __shfl_xor_sync(unsigned, int v, int o) {
 
 static int atomicAdd(int* p, int v) { return std::atomic_ref<int>(*p).fetch_add(v); }
 
+// cp.async, asynchronous as on the GPU: a copy lands in shared memory only when a wait_group
+// retires its commit group, so a stage read before its wait holds stale data and fails the check.
+struct PendingCopy { void* dst; unsigned char bytes[16]; };
+thread_local std::vector<PendingCopy> t_open_group;
+thread_local std::vector<std::vector<PendingCopy>> t_groups;
+static void cp_async16(void* smem, const void* gmem, bool valid) {
+    PendingCopy c{smem, {}};
+    if (valid) memcpy(c.bytes, gmem, 16);
+    t_open_group.push_back(c);
+}
+static void cp_async_commit() {
+    t_groups.push_back(std::move(t_open_group));
+    t_open_group.clear();
+}
+template <int N>
+static void cp_async_wait() {
+    while (t_groups.size() > (size_t) N) {
+        for (auto& c : t_groups.front()) memcpy(c.dst, c.bytes, 16);
+        t_groups.erase(t_groups.begin());
+    }
+}
+
 #define __align__(x)
 alignas(16) unsigned char flash_smem[64 * 1024];
 #define JLIGHT_EMU 1

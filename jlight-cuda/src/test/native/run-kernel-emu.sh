@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds kernel_emu.cpp (the split-KV attention, GEMV and read kernels of src/main/cuda run on the
-# CPU, one thread per CUDA thread) with g++ and the CUDA headers, and runs it: checks the kernels'
-# indexing and math against reference implementations without a GPU. About 20 s.
+# Builds kernel_emu.cpp (the attention, GEMV, norm, rope, MoE and read kernels of src/main/cuda run
+# on the CPU, one thread per CUDA thread) with g++ and the CUDA headers, and runs it: checks the
+# kernels' indexing and math against reference implementations without a GPU. About a minute.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 out=$here/../../../target/kernel-emu

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.jlight.core.JLightException;
 import dev.jlight.core.backend.Tensor;
@@ -47,10 +46,8 @@ class CudaMoeTest {
 
     @BeforeAll
     static void open() {
-        CudaBackend.Availability a = CudaBackend.probe();
-        assumeTrue(a.available(), () -> "skipped, no GPU backend here: " + a.reason());
-        gpu = new CudaBackend(CudaBackend.Options.defaults().withArenaBytes(8L << 30));
-        cpu = new CpuBackend(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
+        gpu = GpuHarness.openGpu(8L << 30);
+        cpu = GpuHarness.cpuTwin();
         System.out.println("cuda moe test on " + gpu.describe());
     }
 
@@ -59,8 +56,6 @@ class CudaMoeTest {
         if (gpu != null) {
             System.out.println(gpu.arena().summary());
             gpu.close();
-        }
-        if (cpu != null) {
             cpu.close();
         }
     }

@@ -23,8 +23,9 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * A small Mixtral (8 experts, top-2, 3 layers) on the GPU: its forward against the CPU backend
- * (prefills of different lengths, then decode steps), and decode steps replayed from CUDA graphs
+ * A small Mixtral (8 experts, top-2, 3 layers, head dim 64, I = 328: not a multiple of the
+ * 64-column tile) on the GPU: its forward against the CPU backend (prefills of different
+ * lengths, then decode steps), and decode steps replayed from CUDA graphs
  * bit for bit equal to the same padded steps run eagerly — the MoE ops queue no host work and
  * their grids depend only on the step's shape, so a captured step replays with other routings.
  * Against the CPU the tolerance is looser than the Llama test's: a router near-tie that bf16
@@ -35,7 +36,7 @@ class CudaMixtralModelTest {
     static final String CONFIG = """
             {"model_type": "mixtral", "architectures": ["MixtralForCausalLM"], "vocab_size": 1000,
              "hidden_size": 256, "intermediate_size": 328, "num_hidden_layers": 3,
-             "num_attention_heads": 8, "num_key_value_heads": 2, "rms_norm_eps": 1e-5,
+             "num_attention_heads": 4, "num_key_value_heads": 2, "rms_norm_eps": 1e-5,
              "num_local_experts": 8, "num_experts_per_tok": 2, "rope_theta": 1000000.0,
              "sliding_window": null, "tie_word_embeddings": false, "torch_dtype": "bfloat16",
              "max_position_embeddings": 4096}

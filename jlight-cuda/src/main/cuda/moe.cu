@@ -152,6 +152,16 @@ __device__ __forceinline__ void cp_async16(void* smem, const void* gmem, bool va
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N>
 __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+// Four 8x8 bf16 matrices from shared memory: lane l gives the address of row l % 8 of matrix
+// l / 8 (16-byte aligned); r[m] of lane l = matrix m, row l / 4, columns 2(l % 4) and +1 — the
+// mma fragment layout.
+__device__ __forceinline__ void ldmatrix_x4(unsigned* r, const bf16* p) {
+    unsigned a = (unsigned) __cvta_generic_to_shared(p);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(a));
+}
 #endif
 
 // One block computes rows [m0, m0 + MOE_BM) of one expert's group against NB weight matrices of
@@ -180,7 +190,6 @@ __device__ __forceinline__ void moe_tile_mma(MoeTile<BN, NB>& tile, const bf16* 
     typedef MoeTile<BN, NB> Tl;
     constexpr int CPR = MOE_BK / 8;  // chunks per row
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-    const int g = lane >> 2, tq = lane & 3;
     const int wm = warp >> 1, wn = warp & 1;
 #pragma unroll
     for (int b = 0; b < NB; b++)
@@ -232,26 +241,26 @@ __device__ __forceinline__ void moe_tile_mma(MoeTile<BN, NB>& tile, const bf16* 
         const bf16* bb = sB + (kt % MOE_STAGES) * Tl::B_STAGE;
 #pragma unroll
         for (int kk = 0; kk < MOE_BK; kk += 16) {
+            // A fragments of the warp's two m16 tiles: matrices (rows 0-7 | 8-15) x (k 0-7 | 8-15)
             unsigned af[2][4];
 #pragma unroll
             for (int mi = 0; mi < 2; mi++) {
-                const bf16* r0 = a + (wm * 32 + mi * 16 + g) * MOE_LD + kk + 2 * tq;
-                const bf16* r1 = r0 + 8 * MOE_LD;
-                af[mi][0] = *reinterpret_cast<const unsigned*>(r0);
-                af[mi][1] = *reinterpret_cast<const unsigned*>(r1);
-                af[mi][2] = *reinterpret_cast<const unsigned*>(r0 + 8);
-                af[mi][3] = *reinterpret_cast<const unsigned*>(r1 + 8);
+                int row = wm * 32 + mi * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
+                ldmatrix_x4(af[mi], a + row * MOE_LD + kk + (lane >> 4) * 8);
             }
 #pragma unroll
             for (int b = 0; b < NB; b++) {
 #pragma unroll
-                for (int j = 0; j < Tl::WN / 8; j++) {
-                    const bf16* br = bb + (b * BN + wn * Tl::WN + j * 8 + g) * MOE_LD + kk + 2 * tq;
-                    unsigned bfr[2];
-                    bfr[0] = *reinterpret_cast<const unsigned*>(br);
-                    bfr[1] = *reinterpret_cast<const unsigned*>(br + 8);
+                for (int j = 0; j < Tl::WN / 8; j += 2) {
+                    // B fragments of n8 tiles j and j + 1: matrices (tile j | j+1) x (k 0-7 | 8-15)
+                    unsigned bfr[4];
+                    int n = b * BN + wn * Tl::WN + j * 8 + (lane & 7) + (lane >> 4) * 8;
+                    ldmatrix_x4(bfr, bb + n * MOE_LD + kk + ((lane >> 3) & 1) * 8);
 #pragma unroll
-                    for (int mi = 0; mi < 2; mi++) mma_16816(tile.acc[b][mi][j], af[mi], bfr);
+                    for (int mi = 0; mi < 2; mi++) {
+                        mma_16816(tile.acc[b][mi][j], af[mi], bfr);
+                        mma_16816(tile.acc[b][mi][j + 1], af[mi], bfr + 2);
+                    }
                 }
             }
         }

@@ -79,6 +79,21 @@ static void cp_async_commit() {
     t_groups.push_back(std::move(t_open_group));
     t_open_group.clear();
 }
+// ldmatrix.x4: lane l's r[m] = row l / 4, columns 2(l % 4), +1 of matrix m, whose row i's address
+// lane 8m + i gave (pointers exchanged through the warp, as the hardware does).
+static const void* g_ldm_rows[1024];
+static void ldmatrix_x4(unsigned* r, const __nv_bfloat16* p) {
+    int t = threadIdx.x, warp = t >> 5, lane = t & 31;
+    auto& bar = *g_warp_barriers[warp];
+    g_ldm_rows[t] = p;
+    bar.arrive_and_wait();
+    for (int m = 0; m < 4; m++) {
+        const __nv_bfloat16* row = static_cast<const __nv_bfloat16*>(g_ldm_rows[warp * 32 + m * 8 + lane / 4]);
+        memcpy(&r[m], row + 2 * (lane % 4), 4);
+    }
+    bar.arrive_and_wait();
+}
+
 template <int N>
 static void cp_async_wait() {
     while (t_groups.size() > (size_t) N) {

@@ -21,13 +21,15 @@
 // result depends only on that row (K is summed in one fixed order; the down GEMM's K slices are
 // fixed by I, never by T), and every token sums its slices and k slots in order: the output is
 // bit-identical from run to run, and a token's output does not depend on the rest of the batch.
+// The GEMM blocks: 4 warps on a 64-row tile, 3 cp.async stages of 32 K-columns, fragments through
+// ldmatrix, mma.sync m16n8k16 (bf16 in, f32 accumulate); sm_80+ (the gencodes are sm_80/sm_90a).
 // Needs H and I multiples of 8 and 16-byte aligned rows of x and the weights (the host checks).
 #include "common.cuh"
 #include "mma.cuh"
 
 #define MOE_BM 64          // rows of an M-tile; experts' groups are padded to it
 #define MOE_BK 32          // K per shared-memory stage
-#define MOE_LD (MOE_BK + 8) // smem row stride (bf16): rows 80 bytes apart, fragment loads conflict-free
+#define MOE_LD (MOE_BK + 8) // smem row stride (bf16): rows 80 bytes apart, ldmatrix conflict-free
 #define MOE_STAGES 3       // shared-memory stages (3 x 15 KiB: under the 48 KiB of static shared memory)
 #define MOE_THREADS 128    // 4 warps as 2 (M) x 2 (N)
 #define MOE_MAX_EXPERTS 1024

@@ -11,13 +11,25 @@
 # From a git worktree (where .git is a file and device-pack cannot write .git/info/exclude) the
 # runtime is made here the same way device-pack makes it, and /.device/ is added to the main
 # checkout's info/exclude so that it is ignored in every worktree.
-#   usage: bash scripts/pack_gpu_run.sh [--jars-only]   (--jars-only: build target/gpu-run, no .device)
+# --with-server adds what scripts/device_e2e.sh needs to run the `jlight` CLI (generate, serve,
+# bench serve) on the device: jlight-server's jar and the runtime jars gpu-run/lib lacks, in
+# gpu-run/server-lib, with the DJL tokenizer jar cut down to its linux-x86_64 native (the other
+# platforms' libraries are ~40 MB of the jar and the device tool carries 64 MiB at most).
+#   usage: bash scripts/pack_gpu_run.sh [--jars-only] [--with-server]
+#   (--jars-only: build target/gpu-run, no .device)
 set -euo pipefail
 root=$(git rev-parse --show-toplevel)
 cd "$root"
 source scripts/java-home.sh
 jars_only=false
-[[ "${1:-}" == --jars-only ]] && jars_only=true
+with_server=false
+for arg in "$@"; do
+  case "$arg" in
+    --jars-only) jars_only=true ;;
+    --with-server) with_server=true ;;
+    *) echo "pack_gpu_run: unknown option $arg (use --jars-only, --with-server)" >&2; exit 2 ;;
+  esac
+done
 junit_platform=1.14.4   # the platform of junit-bom 5.14.4
 out=jlight-cuda/target/gpu-run
 rm -rf "$out"
@@ -39,6 +51,22 @@ unzip -p jlight-cuda/target/jlight-cuda-*.jar dev/jlight/cuda/kernels.properties
 if ! unzip -l jlight-cuda/target/jlight-cuda-*.jar | grep -q kernels.fatbin; then
   echo "pack_gpu_run: the jar has no kernels.fatbin (nvcc missing?): the device run would skip every gpu test" >&2
   exit 1
+fi
+if $with_server; then
+  mvn -B -q -pl jlight-server -am -DskipTests package
+  mkdir -p "$out/server-lib"
+  cp jlight-server/target/jlight-server.jar "$out/server-lib/"
+  for j in jlight-server/target/lib/*.jar; do
+    name=$(basename "$j")
+    [[ -f "$out/lib/$name" || "$name" == jlight-cuda-* ]] && continue   # gpu-run/lib has it (jlight-cuda: the one built above)
+    cp "$j" "$out/server-lib/"
+  done
+  tok=$(ls "$out"/server-lib/tokenizers-*.jar 2>/dev/null | head -1)
+  if [[ -n "$tok" ]]; then
+    # only linux-x86_64 runs on the device; zip -d exits 12 when a pattern matches nothing
+    zip -q -d "$tok" 'native/lib/linux-aarch64/*' 'native/lib/osx-*' 'native/lib/win-*' || [[ $? == 12 ]]
+  fi
+  echo "pack_gpu_run: server jars in $out/server-lib: $(du -sh "$out/server-lib" | cut -f1)"
 fi
 $jars_only && { echo "pack_gpu_run: jars in $out/lib"; exit 0; }
 

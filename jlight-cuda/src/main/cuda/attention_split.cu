@@ -14,7 +14,44 @@
 // M, then L, then ACC; H = numKvHeads * G query heads, S = maxSplits.
 // Kernels paged_attention_split_g{G}_p{P}_bf16: P dimension pairs per lane (headDim <= 64 P).
 // grid (numKvHeads * maxSplits, T), block 32 * nwarps, dynamic smem nwarps * G * (headDim + 2) floats.
+#pragma once
 #include "common.cuh"
+
+// After the block's warps left (m, l, acc) in shared memory (sm [nwarps][G], then sl [nwarps][G],
+// then sacc [nwarps][G][headDim]), merges them and writes token t's G heads of KV head kvh: the
+// output when the context is one split, else this split's partials (the format above).
+template <int G>
+__device__ void store_split_result(bf16* out, float* part, const float* smem, int nwarps, int headDim, int kvh,
+                                   int t, int split, int nsplit, int numKvHeads, int maxSplits, int numTokens,
+                                   long long ldo) {
+    const float* sm = smem;
+    const float* sl = smem + nwarps * G;
+    const float* sacc = smem + 2 * nwarps * G;
+    const int numHeads = numKvHeads * G;
+    const long long th = (long long) numTokens * numHeads * maxSplits;
+    for (int idx = threadIdx.x; idx < G * headDim; idx += blockDim.x) {
+        int g = idx / headDim, d = idx % headDim;
+        float M = -INFINITY;
+        for (int w = 0; w < nwarps; w++) M = fmaxf(M, sm[w * G + g]);
+        float L = 0.f, a = 0.f;
+        for (int w = 0; w < nwarps; w++) {
+            float f = exp2f(sm[w * G + g] - M);  // warps that saw no position: exp2(-inf) = 0
+            L += sl[w * G + g] * f;
+            a += sacc[(w * G + g) * headDim + d] * f;
+        }
+        int h = kvh * G + g;
+        if (nsplit == 1) {
+            store(out + t * ldo + (long long) h * headDim + d, a / L);
+        } else {
+            long long pi = ((long long) t * numHeads + h) * maxSplits + split;
+            part[2 * th + pi * headDim + d] = a;
+            if (d == 0) {
+                part[pi] = M;
+                part[th + pi] = L;
+            }
+        }
+    }
+}
 
 template <int G, int P, int U>
 __device__ void split_attention(bf16* out, float* part, const bf16* q, const bf16* kPool, const bf16* vPool,
@@ -140,30 +177,8 @@ __device__ void split_attention(bf16* out, float* part, const bf16* q, const bf1
         }
     }
     __syncthreads();
-    const int numHeads = numKvHeads * G;
-    const long long th = (long long) numTokens * numHeads * maxSplits;
-    for (int idx = threadIdx.x; idx < G * headDim; idx += blockDim.x) {
-        int g = idx / headDim, d = idx % headDim;
-        float M = -INFINITY;
-        for (int w = 0; w < nwarps; w++) M = fmaxf(M, sm[w * G + g]);
-        float L = 0.f, a = 0.f;
-        for (int w = 0; w < nwarps; w++) {
-            float f = exp2f(sm[w * G + g] - M);  // warps that saw no position: exp2(-inf) = 0
-            L += sl[w * G + g] * f;
-            a += sacc[(w * G + g) * headDim + d] * f;
-        }
-        int h = kvh * G + g;
-        if (nsplit == 1) {
-            store(out + t * ldo + (long long) h * headDim + d, a / L);
-        } else {
-            long long pi = ((long long) t * numHeads + h) * maxSplits + split;
-            part[2 * th + pi * headDim + d] = a;
-            if (d == 0) {
-                part[pi] = M;
-                part[th + pi] = L;
-            }
-        }
-    }
+    store_split_result<G>(out, part, split_smem, nwarps, headDim, kvh, t, split, nsplit, numKvHeads, maxSplits,
+                          numTokens, ldo);
 }
 
 #define SPLIT_ATTENTION(G, P, U)                                                                              \

@@ -6,6 +6,8 @@
 #include "rope.cu"
 #include "attention.cu"
 #include "attention_split.cu"
+#include "attention_decode.cu"
 #include "gemv.cu"
 #include "attention_flash.cu"
+#include "sampling.cu"
 #include "moe.cu"

@@ -11,9 +11,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
-#include <atomic>
 #include <functional>
 #include <memory>
+#include <atomic>
+#include <mutex>
 #include <random>
 #include <thread>
 #include <vector>
@@ -22,25 +23,10 @@
 #include <vector_types.h>
 
 // ---- the CUDA execution model, emulated -----------------------------------------------------
-struct Dim3 { unsigned x = 1, y = 1, z = 1; };
-thread_local Dim3 threadIdx, blockIdx;
-Dim3 blockDim, gridDim;
-static std::barrier<>* g_block_barrier;
+#include "emu_model.h"
 static std::vector<std::unique_ptr<std::barrier<>>> g_warp_barriers;
 static float g_exchange[1024];
 alignas(16) float split_smem[64 * 1024];
-
-#undef __global__
-#undef __device__
-#undef __forceinline__
-#undef __shared__
-#define __global__
-#define __device__
-#define __forceinline__ inline
-#define __launch_bounds__(x)
-#define __shared__
-
-static void __syncthreads() { g_block_barrier->arrive_and_wait(); }
 
 static float __shfl_xor_sync(unsigned, float v, int o) {
     int t = threadIdx.x, warp = t >> 5, lane = t & 31;
@@ -63,8 +49,6 @@ static int __shfl_xor_sync(unsigned, int v, int o) {
     return r;
 }
 
-static int atomicAdd(int* p, int v) { return std::atomic_ref<int>(*p).fetch_add(v); }
-
 // cp.async, asynchronous as on the GPU: a copy lands in shared memory only when a wait_group
 // retires its commit group, so a stage read before its wait holds stale data and fails the check.
 struct PendingCopy { void* dst; unsigned char bytes[16]; };
@@ -79,6 +63,14 @@ static void cp_async_commit() {
     t_groups.push_back(std::move(t_open_group));
     t_open_group.clear();
 }
+template <int N>
+static void cp_async_wait() {
+    while (t_groups.size() > (size_t) N) {
+        for (auto& c : t_groups.front()) memcpy(c.dst, c.bytes, 16);
+        t_groups.erase(t_groups.begin());
+    }
+}
+
 // ldmatrix.x4: lane l's r[m] = row l / 4, columns 2(l % 4), +1 of matrix m, whose row i's address
 // lane 8m + i gave (pointers exchanged through the warp, as the hardware does).
 static const void* g_ldm_rows[1024];
@@ -92,14 +84,6 @@ static void ldmatrix_x4(unsigned* r, const __nv_bfloat16* p) {
         memcpy(&r[m], row + 2 * (lane % 4), 4);
     }
     bar.arrive_and_wait();
-}
-
-template <int N>
-static void cp_async_wait() {
-    while (t_groups.size() > (size_t) N) {
-        for (auto& c : t_groups.front()) memcpy(c.dst, c.bytes, 16);
-        t_groups.erase(t_groups.begin());
-    }
 }
 
 #define __align__(x)
@@ -149,6 +133,11 @@ static void mma_16816(float* d, const unsigned* a, const unsigned* b) {
 }
 
 template <typename T> static T __ldg(const T* p) { return *p; }
+template <typename T> static T __ldcg(const T* p) { return *p; }
+static std::mutex g_atomic_lock;
+static int atomicAdd(int* p, int v) { std::lock_guard<std::mutex> g(g_atomic_lock); int old = *p; *p += v; return old; }
+static void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+alignas(16) float decode_smem[64 * 1024];
 template <typename T> static T __ldcs(const T* p) { return *p; }
 static float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
 using std::min;
@@ -156,6 +145,7 @@ using std::max;
 
 #include "../../main/cuda/common.cuh"
 #include "../../main/cuda/attention_split.cu"
+#include "../../main/cuda/attention_decode.cu"
 #include "../../main/cuda/gemv.cu"
 #include "../../main/cuda/attention_flash.cu"
 #include "../../main/cuda/elementwise.cu"
@@ -213,10 +203,13 @@ static void check(const char* what, const std::vector<float>& got, const std::ve
     if (!ok) failures++;
 }
 
-// ---- split attention ------------------------------------------------------------------------
-// seqs: {cached, new} per sequence; one layer; block size bs
+// ---- split, decode and flash attention -------------------------------------------------------
+enum AttnKind { SPLIT, FLASH, DECODE };
+// seqs: {cached, new} per sequence; one layer; block size bs. DECODE also poisons every K/V row
+// no token may read (NaN) and the unused block-table entries (far out of range).
 static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vector<std::pair<int, int>> seqs,
-                           int splitSize, int maxSplits, bool flash = false) {
+                           int splitSize, int maxSplits, AttnKind kind = SPLIT) {
+    bool flash = kind == FLASH;
     int H = kvHeads * G, kvDim = kvHeads * hd, S = (int) seqs.size();
     std::vector<int> qs(S + 1, 0), lens(S), tokenSeq;
     int maxBlocks = 0;
@@ -236,6 +229,17 @@ static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vecto
     std::vector<bf16> kPool((size_t) numBlocks * bs * kvDim), vPool(kPool.size());
     for (auto& x : kPool) x = b(randn());
     for (auto& x : vPool) x = b(randn());
+    if (kind == DECODE) {
+        std::vector<bool> used((size_t) numBlocks * bs, false);
+        for (int s = 0; s < S; s++) {
+            for (int p = 0; p < lens[s]; p++) used[(size_t) tables[s * maxBlocks + p / bs] * bs + p % bs] = true;
+            for (int j = (lens[s] + bs - 1) / bs; j < maxBlocks; j++) tables[s * maxBlocks + j] = 1 << 30;
+        }
+        for (size_t r = 0; r < used.size(); r++) {
+            if (used[r]) continue;
+            for (int i = 0; i < kvDim; i++) kPool[r * kvDim + i] = vPool[r * kvDim + i] = b(NAN);
+        }
+    }
     long long ldq = (long long) H * hd + 8, ldo = (long long) H * hd + 4;  // strided views
     std::vector<bf16> q((size_t) T * ldq), out((size_t) T * ldo, b(NAN));
     for (auto& x : q) x = b(randn());
@@ -267,10 +271,21 @@ static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vecto
                                      scale, ldo, ldq);
             }
         });
+    } else if (kind == DECODE) {
+        std::vector<int> counters((size_t) T * kvHeads, 0);
+        launch(kvHeads * maxSplits, T, 128, [&] {
+#define DEC(DD, GG) if (hd == DD && G == GG) decode_attention<DD, GG>(out.data(), part.data(), counters.data(), \
+        q.data(), kPool.data(), vPool.data(), qs.data(), lens.data(), tables.data(), tokenSeq.data(), kvHeads, bs, \
+        maxBlocks, scale, ldo, ldq, splitSize, maxSplits, T);
+            DEC(128, 4) DEC(128, 1) DEC(64, 8) DEC(80, 2) DEC(96, 3) DEC(256, 8) DEC(256, 1) DEC(128, 7) DEC(64, 5)
+        });
+        for (int x : counters) {
+            if (x != 0) { printf("FAIL: decode attention left a split counter at %d\n", x); failures++; break; }
+        }
     } else {
         launch(kvHeads * maxSplits, T, 128, kernel);
     }
-    if (!flash && maxSplits > 1) {
+    if (kind == SPLIT && maxSplits > 1) {
         launch(H, T, 128, [&] {
             attention_combine_bf16(out.data(), part.data(), qs.data(), lens.data(), tokenSeq.data(), H, hd, splitSize,
                                    maxSplits, T, ldo);
@@ -310,7 +325,10 @@ static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vecto
         }
     }
     char name[200];
-    if (flash) {
+    if (kind == DECODE) {
+        snprintf(name, sizeof name, "decode attention G=%d kvHeads=%d D=%d bs=%d T=%d split %d x %d", G, kvHeads, hd,
+                 bs, T, splitSize, maxSplits);
+    } else if (flash) {
         snprintf(name, sizeof name, "flash attention G=%d kvHeads=%d D=%d T=%d", G, kvHeads, hd, T);
     } else {
         snprintf(name, sizeof name, "split attention G=%d P=%d kvHeads=%d D=%d T=%d split %d x %d", G, P, kvHeads,
@@ -429,6 +447,37 @@ static void rope_case(int T, int heads, int kvHeads, int hd, int rot, int gy) {
     char name[200];
     snprintf(name, sizeof name, "rope T=%d heads=%d/%d D=%d rot=%d gridY=%d", T, heads, kvHeads, hd, rot, gy);
     check(name, got, want, 1e-5);
+}
+
+// rope_write_kv_bf16 must equal rope_neox_bf16 then write_kv_bf16, bit for bit (slot -1 included)
+static void rope_write_case(int T, int heads, int kvHeads, int hd, int rot, int gy) {
+    long long ldq = (long long) heads * hd + 8, kvDim = (long long) kvHeads * hd, ldk = 2 * kvDim + 8, ldv = ldk;
+    int slots = 3 * T + 5;
+    std::vector<bf16> q((size_t) T * ldq), kv((size_t) T * ldk), kp((size_t) slots * kvDim, b(NAN)), vp(kp);
+    for (auto& x : q) x = b(randn());
+    for (auto& x : kv) x = b(randn());
+    std::vector<bf16> q2 = q, kv2 = kv, kp2 = kp, vp2 = vp;
+    std::vector<int> pos(T), sm(T);
+    for (int t = 0; t < T; t++) { pos[t] = 5 + 131 * t; sm[t] = t == 1 ? -1 : (3 * t + 2) % slots; }
+    std::vector<float> inv(rot / 2);
+    for (int i = 0; i < rot / 2; i++) inv[i] = (float) std::pow(500000.0, -2.0 * i / rot);
+    launch(T, gy, 128, [&] { rope_write_kv_bf16(q.data(), kv.data(), kv.data() + kvDim, kp.data(), vp.data(), pos.data(),
+                                                sm.data(), inv.data(), T, heads, kvHeads, hd, rot, ldq, ldk, ldv, 1); });
+    launch(T, 2, 128, [&] { rope_neox_bf16(q2.data(), kv2.data(), pos.data(), inv.data(), T, heads, kvHeads, hd, rot, ldq, ldk, 1); });
+    launch(T, 1, 256, [&] { write_kv_bf16(kp2.data(), vp2.data(), kv2.data(), kv2.data() + kvDim, sm.data(), T, (int) kvDim, ldk, ldv); });
+    auto same = [](const std::vector<bf16>& a, const std::vector<bf16>& c) {
+        for (size_t i = 0; i < a.size(); i++) {
+            unsigned short x, y;
+            memcpy(&x, &a[i], 2);
+            memcpy(&y, &c[i], 2);
+            if (x != y) return false;
+        }
+        return true;
+    };
+    bool ok = same(q, q2) && same(kv, kv2) && same(kp, kp2) && same(vp, vp2);
+    printf("%s rope_write_kv T=%d heads=%d/%d D=%d rot=%d gridY=%d (bit-exact vs rope + write_kv)\n", ok ? "ok  " : "FAIL",
+           T, heads, kvHeads, hd, rot, gy);
+    if (!ok) failures++;
 }
 
 // ---- silu_mul and write_kv (16-byte and scalar paths) ---------------------------------------------
@@ -575,6 +624,9 @@ int main() {
     rope_case(3, 4, 2, 64, 64, 3);
     rope_case(2, 5, 1, 128, 64, 2);         // partial rotary, blocks past the pairs
     rope_case(2, 3, 3, 32, 32, 1);
+    rope_write_case(3, 8, 2, 64, 64, 2);
+    rope_write_case(2, 5, 1, 128, 64, 1);   // partial rotary: k dims past it copied
+    rope_write_case(4, 4, 4, 32, 16, 3);
     // attention: no split (ctx <= splitSize everywhere), several splits, mixed
     attention_case(4, 2, 2, 128, 16, {{0, 5}, {20, 1}, {3, 2}}, 1 << 20, 1);
     attention_case(4, 2, 2, 128, 16, {{300, 1}, {64, 1}, {63, 1}, {65, 1}}, 64, 5);
@@ -585,11 +637,24 @@ int main() {
     attention_case(4, 1, 2, 8, 4, {{40, 2}}, 16, 3);
     attention_case(7, 2, 1, 128, 16, {{100, 1}}, 64, 2);
     attention_case(1, 4, 1, 256, 16, {{70, 1}}, 64, 2);
+    // decode: no split, many splits (last-block merge), varlen tokens of one sequence, block sizes
+    // 16/32/4, head dims 64..256, GQA 1..8, contexts shorter than a warp's row batch
+    attention_case(4, 0, 2, 128, 16, {{0, 5}, {20, 1}, {3, 2}}, 1 << 20, 1, DECODE);
+    attention_case(4, 0, 2, 128, 16, {{300, 1}, {64, 1}, {63, 1}, {65, 1}}, 64, 5, DECODE);
+    attention_case(4, 0, 1, 128, 32, {{1000, 1}, {0, 1}}, 16, 63, DECODE);
+    attention_case(1, 0, 3, 128, 16, {{200, 1}, {10, 3}}, 64, 4, DECODE);
+    attention_case(8, 0, 1, 64, 16, {{130, 1}, {5, 1}}, 32, 5, DECODE);
+    attention_case(2, 0, 2, 80, 32, {{90, 2}, {0, 4}}, 1 << 20, 1, DECODE);
+    attention_case(3, 0, 2, 96, 16, {{150, 2}, {0, 7}}, 64, 3, DECODE);
+    attention_case(8, 0, 1, 256, 16, {{130, 1}, {5, 1}}, 64, 3, DECODE);
+    attention_case(1, 0, 2, 256, 4, {{70, 1}}, 1 << 20, 1, DECODE);
+    attention_case(7, 0, 1, 128, 16, {{100, 1}}, 64, 2, DECODE);
+    attention_case(5, 0, 1, 64, 16, {{0, 1}, {1, 1}, {2, 1}}, 64, 1, DECODE);
     // flash: tiles straddling 64-token boundaries, cached prefixes, decode tokens, GQA 1..4
-    attention_case(4, 0, 2, 128, 16, {{0, 70}, {30, 1}, {100, 9}}, 0, 0, true);
-    attention_case(1, 0, 2, 64, 16, {{0, 130}}, 0, 0, true);
-    attention_case(3, 0, 1, 64, 4, {{65, 64}, {0, 1}, {7, 3}}, 0, 0, true);
-    attention_case(2, 0, 1, 128, 16, {{200, 40}}, 0, 0, true);
+    attention_case(4, 0, 2, 128, 16, {{0, 70}, {30, 1}, {100, 9}}, 0, 0, FLASH);
+    attention_case(1, 0, 2, 64, 16, {{0, 130}}, 0, 0, FLASH);
+    attention_case(3, 0, 1, 64, 4, {{65, 64}, {0, 1}, {7, 3}}, 0, 0, FLASH);
+    attention_case(2, 0, 1, 128, 16, {{200, 40}}, 0, 0, FLASH);
     // gemv: odd N (rows past N), K not a multiple of 256, strided x and out
     gemv_case<1, bf16>(37, 264, 264, 264, 40);
     gemv_case<1, float>(100, 4096, 4104, 4096, 100);

@@ -17,6 +17,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -68,13 +69,16 @@ public final class CudaBackend implements Backend {
 
     /**
      * The attention kernel: {@code FLASH} (tensor cores, tiles of 64 query tokens sharing K/V
-     * tiles through shared memory; head dims 64 and 128), {@code SPLIT} (split-KV, GQA groups of
+     * tiles through shared memory; head dims 64 and 128), {@code DECODE} (split-KV, GQA groups of
+     * 1..8 together, 16-byte loads with the next rows in flight during the math, splits merged in
+     * the kernel; head dims 64, 80, 96, 128, 256), {@code SPLIT} (the older split-KV, GQA groups of
      * 1..8 together, several rows in flight per warp; splits the context when the grid would be
      * small), {@code GROUPED} (the query heads of a KV head together, GQA 2/4/8), {@code SIMPLE}
      * (one block per query head). {@code AUTO}: FLASH for steps of at least 512 tokens where it
-     * applies, else SPLIT where it applies. -Djlight.cuda.attention=auto|flash|split|grouped|simple.
+     * applies, else DECODE, else SPLIT where they apply.
+     * -Djlight.cuda.attention=auto|flash|decode|split|grouped|simple.
      */
-    public enum AttentionKernel { AUTO, FLASH, SPLIT, GROUPED, SIMPLE }
+    public enum AttentionKernel { AUTO, FLASH, DECODE, SPLIT, GROUPED, SIMPLE }
 
     /**
      * Matmuls of at most 8 tokens: {@code ON} always the GEMV kernel (where shapes and alignment
@@ -114,11 +118,16 @@ public final class CudaBackend implements Backend {
     private boolean closed;
     private AttentionKernel attentionKernel = parse(AttentionKernel.class, "jlight.cuda.attention", AttentionKernel.AUTO);
     private GemvMode gemvMode = parse(GemvMode.class, "jlight.cuda.gemv", GemvMode.AUTO);
+    private boolean fuseRopeKv = !"false".equals(System.getProperty("jlight.cuda.fuseRopeKv"));
     /** GEMV or cuBLASLt per (T, N, K, output dtype), decided by timing both (GemvMode.AUTO). */
     private final Map<String, Boolean> gemvChoice = new HashMap<>();
     private final List<String> gemvTimings = new ArrayList<>();
     /** Split-KV attention partials; replaced by a larger one when needed. */
     private CudaTensor splitPartials;
+    /** The decode kernel's per-(token, KV head) split counters (I32, zero between launches). */
+    private CudaTensor decodeCounters;
+    /** Tests: positions per decode split instead of SplitPlan's choice (0: the plan's). */
+    private int forcedDecodeSplit;
     /**
      * Blocks replaced by larger ones while graphs may still name them: kept (not returned to
      * the arena) so that no graph can ever write into memory given to something else.
@@ -596,6 +605,22 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public boolean supportsSampling() {
+        return true;
+    }
+
+    /** Token ids picked on the device (sampling.cu, see {@link CudaSampler}); graph-safe. */
+    @Override
+    public void sample(Tensor ids, Tensor logits, Tensor params) {
+        enter();
+        CudaTensor lg = cuda(logits, "sample");
+        CudaSampler.Launch l = CudaSampler.plan(cuda(ids, "sample"), lg, cuda(params, "sample"));
+        if (lg.rows() > 0) {
+            launch(CudaSampler.KERNEL, l.grid(), 1, l.block(), 0, l::what, l.args());
+        }
+    }
+
+    @Override
     public void rmsNorm(Tensor out, Tensor x, Tensor weight, float eps) {
         enter();
         CudaTensor o = bf16(out, "rmsNorm"), xx = bf16(x, "rmsNorm"), w = bf16(weight, "rmsNorm");
@@ -824,14 +849,8 @@ public final class CudaBackend implements Backend {
     public void rope(Tensor q, Tensor k, Tensor positions, RopeSpec rope, int numHeads, int numKvHeads) {
         enter();
         CudaTensor qq = bf16(q, "rope"), kk = bf16(k, "rope"), pos = cuda(positions, "rope");
-        requireDType("rope", "positions", pos, DType.I32);
-        long t = qq.rows();
+        long t = checkRope("rope", qq, kk, pos, rope, numHeads, numKvHeads);
         int hd = rope.headDim();
-        if (qq.cols() != (long) numHeads * hd || kk.cols() != (long) numKvHeads * hd || kk.rows() != t
-                || pos.numel() != t || rope.rotaryDim() > hd || rope.rotaryDim() % 2 != 0) {
-            throw shapeError("rope", "q " + qq + ", k " + kk + ", positions " + pos + ", " + numHeads + "/"
-                    + numKvHeads + " heads of " + hd + " (rotary " + rope.rotaryDim() + ")");
-        }
         if (t == 0) {
             return;
         }
@@ -844,6 +863,69 @@ public final class CudaBackend implements Backend {
                 () -> "rope(T=" + t + ",heads=" + numHeads + "/" + numKvHeads + ",D=" + hd + ")", qq.ptr(), kk.ptr(),
                 pos.ptr(), inv.ptr(), (int) t, numHeads, numKvHeads, hd, rope.rotaryDim(), qq.rowStride(),
                 kk.rowStride(), posStride);
+    }
+
+    /** Checks rope's operands (I32 positions, one per token; q and k of the spec's head dim); returns T. */
+    private long checkRope(String op, CudaTensor qq, CudaTensor kk, CudaTensor pos, RopeSpec rope, int numHeads,
+                           int numKvHeads) {
+        requireDType(op, "positions", pos, DType.I32);
+        long t = qq.rows();
+        int hd = rope.headDim();
+        if (qq.cols() != (long) numHeads * hd || kk.cols() != (long) numKvHeads * hd || kk.rows() != t
+                || pos.numel() != t || rope.rotaryDim() > hd || rope.rotaryDim() % 2 != 0) {
+            throw shapeError(op, "q " + qq + ", k " + kk + ", positions " + pos + ", " + numHeads + "/"
+                    + numKvHeads + " heads of " + hd + " (rotary " + rope.rotaryDim() + ")");
+        }
+        return t;
+    }
+
+    /**
+     * Fused unless -Djlight.cuda.fuseRopeKv=false (or {@link #setFuseRopeKv}): rope_write_kv_bf16
+     * rotates q and k and writes the cache rows in one launch.
+     */
+    @Override
+    public void ropeAndWriteKv(Tensor q, Tensor k, Tensor v, Tensor positions, RopeSpec rope, int numHeads,
+                               int numKvHeads, KvCache cache, int layer, AttentionMetadata meta) {
+        enter();
+        if (!fuseRopeKv) {
+            rope(q, k, positions, rope, numHeads, numKvHeads);
+            writeKv(cache, layer, k, v, meta);
+            return;
+        }
+        String op = "ropeAndWriteKv";
+        CudaTensor qq = bf16(q, op), kk = bf16(k, op), vv = bf16(v, op), pos = cuda(positions, op);
+        long t = checkRope(op, qq, kk, pos, rope, numHeads, numKvHeads);
+        CudaKvCache c = cache(cache);
+        KvCacheSpec spec = c.spec();
+        if (spec.headDim() != rope.headDim() || spec.numKvHeads() != numKvHeads) {
+            throw shapeError(op, "rope of " + numKvHeads + " kv heads of " + rope.headDim() + " over a KV cache of "
+                    + spec.numKvHeads() + " heads of " + spec.headDim());
+        }
+        long kvDim = checkKvRows(op, spec, kk, vv, meta);
+        if (t == 0) {
+            return;
+        }
+        StepMeta m = stepMeta(meta, spec);
+        CudaTensor inv = invFreq(rope);
+        long posStride = pos.rank() == 1 ? 1 : pos.rowStride();
+        long items = (long) numHeads * (rope.rotaryDim() / 2) + numKvHeads * (rope.rotaryDim() / 2)
+                + (long) numKvHeads * (rope.headDim() - rope.rotaryDim()) + kvDim;
+        int y = (int) Math.max(1, Math.min((items + 127) / 128, 65535));
+        int hd = rope.headDim();
+        launch("rope_write_kv_bf16", (int) Math.min(t, 1 << 20), y, 128, 0,
+                () -> "ropeAndWriteKv(layer=" + layer + ",T=" + t + ",heads=" + numHeads + "/" + numKvHeads + ",D="
+                        + hd + ")", qq.ptr(), kk.ptr(), vv.ptr(), c.kPool(layer), c.vPool(layer), pos.ptr(),
+                m.slotMapping(), inv.ptr(), (int) t, numHeads, numKvHeads, hd, rope.rotaryDim(), qq.rowStride(),
+                kk.rowStride(), vv.rowStride(), posStride);
+    }
+
+    /** Whether {@link #ropeAndWriteKv} runs the fused kernel (benchmarks compare both). */
+    public void setFuseRopeKv(boolean fuse) {
+        this.fuseRopeKv = fuse;
+    }
+
+    public boolean fuseRopeKv() {
+        return fuseRopeKv;
     }
 
     /** RopeSpec.inverseFrequencies() uploaded once per spec. */
@@ -893,12 +975,8 @@ public final class CudaBackend implements Backend {
         CudaKvCache c = cache(cache);
         CudaTensor kk = bf16(k, "writeKv"), vv = bf16(v, "writeKv");
         KvCacheSpec spec = c.spec();
-        long kvDim = (long) spec.numKvHeads() * spec.headDim();
+        long kvDim = checkKvRows("writeKv", spec, kk, vv, meta);
         long t = meta.numTokens();
-        if (kk.cols() != kvDim || vv.cols() != kvDim || kk.rows() != t || vv.rows() != t) {
-            throw shapeError("writeKv", "k " + kk + ", v " + vv + " for " + t + " tokens of " + kvDim
-                    + " kv dims");
-        }
         if (t == 0) {
             return;
         }
@@ -906,6 +984,16 @@ public final class CudaBackend implements Backend {
         launch("write_kv_bf16", (int) Math.min(t, 1 << 20), 1, 256, 0,
                 () -> "writeKv(layer=" + layer + ",T=" + t + ",kvDim=" + kvDim + ")", c.kPool(layer), c.vPool(layer),
                 kk.ptr(), vv.ptr(), m.slotMapping(), (int) t, (int) kvDim, kk.rowStride(), vv.rowStride());
+    }
+
+    /** Checks that k and v hold one row of the cache's kv dims per token of meta; returns kvDim. */
+    private static long checkKvRows(String op, KvCacheSpec spec, CudaTensor kk, CudaTensor vv, AttentionMetadata meta) {
+        long kvDim = (long) spec.numKvHeads() * spec.headDim();
+        long t = meta.numTokens();
+        if (kk.cols() != kvDim || vv.cols() != kvDim || kk.rows() != t || vv.rows() != t) {
+            throw shapeError(op, "k " + kk + ", v " + vv + " for " + t + " tokens of " + kvDim + " kv dims");
+        }
+        return kvDim;
     }
 
     @Override
@@ -935,9 +1023,12 @@ public final class CudaBackend implements Backend {
         AttentionKernel kind = attentionKernel;
         boolean flashFits = (hd == 64 || hd == 128) && o.rowStride() % 2 == 0 && qq.rowStride() % 2 == 0;
         if (kind == AttentionKernel.AUTO) {
-            kind = flashFits && t >= FLASH_MIN_TOKENS ? AttentionKernel.FLASH : AttentionKernel.SPLIT;
+            kind = flashFits && t >= FLASH_MIN_TOKENS ? AttentionKernel.FLASH : AttentionKernel.DECODE;
         }
         if (kind == AttentionKernel.FLASH && !flashFits) {
+            kind = AttentionKernel.DECODE;
+        }
+        if (kind == AttentionKernel.DECODE && !decodeFits(hd, group, qq)) {
             kind = AttentionKernel.SPLIT;
         }
         if (kind == AttentionKernel.SPLIT) {
@@ -948,7 +1039,33 @@ public final class CudaBackend implements Backend {
         AttentionKernel used = kind;
         Supplier<String> what = () -> "attention(layer=" + layer + ",T=" + t + ",seqs=" + meta.numSeqs() + ",heads="
                 + numHeads + "/" + kvHeads + ",D=" + hd + ",maxSeqLen=" + meta.maxSeqLen() + "," + used + ")";
+        // the grid is sized for a context bound: the step's longest sequence, or in a captured
+        // step the graph's bound (lengths themselves are read on the device)
+        int bound = graphMode != GraphMode.EAGER ? Math.max(graph.maxContext, meta.maxSeqLen()) : meta.maxSeqLen();
         switch (kind) {
+            case DECODE -> {
+                SplitPlan plan = forcedDecodeSplit > 0 ? SplitPlan.fixed(bound, forcedDecodeSplit)
+                        : SplitPlan.of(bound, (long) kvHeads * t, smCount);
+                long part = 0, counters = 0;
+                if (plan.maxSplits() > 1) {
+                    long bytes = (long) t * numHeads * plan.maxSplits() * (hd + 2L) * 4;
+                    if (splitPartials == null || splitPartials.denseBytes() < bytes) {
+                        if (arena.largestFree() < Math.max(bytes, 4L << 20) + (16L << 20)) {
+                            plan = SplitPlan.whole(bound); // no room for partials (a full arena): no split
+                        }
+                    }
+                    if (plan.maxSplits() > 1) {
+                        part = splitPartials(bytes);
+                        counters = decodeCounters(t * kvHeads);
+                    }
+                }
+                int smem = ATTN_WARPS * group * (hd + 2) * 4;
+                launch("paged_attention_decode_d" + hd + "_g" + group + "_bf16", kvHeads * plan.maxSplits(), (int) t,
+                        threads, smem, what, o.ptr(), part, counters, qq.ptr(), c.kPool(layer), c.vPool(layer),
+                        m.queryStart(), m.seqLens(), m.blockTables(), m.tokenSeq(), kvHeads, spec.blockSize(),
+                        m.maxBlocks(), scale, o.rowStride(), qq.rowStride(), plan.splitSize(), plan.maxSplits(),
+                        (int) t);
+            }
             case FLASH -> {
                 int smem = 2 * FLASH_TILE * (hd + 8) * 2;
                 launch("flash_attention_d" + hd + "_bf16", m.numTiles(), numHeads, threads, smem, what, o.ptr(),
@@ -957,10 +1074,6 @@ public final class CudaBackend implements Backend {
                         o.rowStride(), qq.rowStride());
             }
             case SPLIT -> {
-                // the grid is sized for a context bound: the step's longest sequence, or in a
-                // captured step the graph's bound (lengths themselves are read on the device)
-                int bound = graphMode != GraphMode.EAGER ? Math.max(graph.maxContext, meta.maxSeqLen())
-                        : meta.maxSeqLen();
                 int splitSize = bound;
                 int maxSplits = 1;
                 if ((long) kvHeads * t < 2L * smCount) {
@@ -1019,6 +1132,33 @@ public final class CudaBackend implements Backend {
 
     private static long roundUp(long v, long m) {
         return (v + m - 1) / m * m;
+    }
+
+    /** Head dims with a decode kernel instance (attention_decode.cu's DECODE_ATTENTION_D). */
+    private static final Set<Integer> DECODE_HEAD_DIMS = Set.of(64, 80, 96, 128, 256);
+
+    /** The decode kernel: an instance for the head dim and group, 16-byte aligned rows of q. */
+    private static boolean decodeFits(int hd, int group, CudaTensor q) {
+        return DECODE_HEAD_DIMS.contains(hd) && group <= 8 && q.ptr() % 16 == 0 && q.rowStride() % 8 == 0;
+    }
+
+    /** Tests: every decode split {@code positions} long (0 restores the planned splits). */
+    void forceDecodeSplitSize(int positions) {
+        this.forcedDecodeSplit = positions;
+    }
+
+    /** The decode kernel's split counters, at least {@code n}, zeroed when (re)allocated. */
+    private long decodeCounters(long n) {
+        if (decodeCounters == null || decodeCounters.numel() < n) {
+            if (decodeCounters != null) {
+                retire(decodeCounters);
+            }
+            long size = Math.max(n, 1L << 16);
+            decodeCounters = newTensor(DType.I32, new long[] {size}, DeviceArena.Purpose.WORKSPACE,
+                    "decode attention split counters");
+            driver.memsetD8Async(decodeCounters.ptr(), 0, size * 4, stream);
+        }
+        return decodeCounters.ptr();
     }
 
     /** The split partials buffer, at least {@code bytes} (a larger one replaces it; the old one is retired). */

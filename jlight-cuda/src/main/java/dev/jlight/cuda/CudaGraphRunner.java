@@ -6,6 +6,7 @@ import dev.jlight.core.backend.Backend;
 import dev.jlight.core.backend.KvCache;
 import dev.jlight.core.backend.KvCacheSpec;
 import dev.jlight.core.config.ModelConfig;
+import dev.jlight.core.model.DeviceSampling;
 import dev.jlight.core.model.ForwardBatch;
 import dev.jlight.core.model.Model;
 import java.util.Arrays;
@@ -105,15 +106,44 @@ public final class CudaGraphRunner implements Model {
 
     @Override
     public float[] forward(ForwardBatch batch, KvCache cache) {
+        float[] logits = step(batch, cache, false, (b, size) -> model.forward(b, cache));
+        int want = batch.logitRows().length * vocab;
+        return logits.length == want ? logits : Arrays.copyOf(logits, want);
+    }
+
+    @Override
+    public boolean samplesOnDevice() {
+        return model.samplesOnDevice();
+    }
+
+    /**
+     * A step that samples on the device, graphed like {@link #forward}: the params (with the
+     * host-drawn uniforms) are uploaded with the other inputs, the sample kernel is part of the
+     * graph, and only the R token ids come back. Its graphs are kept apart from the logits
+     * path's, so steps that alternate between the two do not invalidate each other's.
+     */
+    @Override
+    public int[] forwardSampled(ForwardBatch batch, KvCache cache, DeviceSampling sampling) {
+        int[] ids = step(batch, cache, true,
+                (b, size) -> model.forwardSampled(b, cache, size == 0 ? sampling : padSampling(sampling, size)));
+        int want = batch.logitRows().length;
+        return ids.length == want ? ids : Arrays.copyOf(ids, want);
+    }
+
+    /** One step of the wrapped model: {@code run} gets the batch (padded to {@code size}, or 0: eager as is). */
+    private interface Run<T> {
+        T apply(ForwardBatch batch, int size);
+    }
+
+    private <T> T step(ForwardBatch batch, KvCache cache, boolean sampled, Run<T> run) {
         int size = graphSize(batch, cache);
         if (size == 0) {
             eager++;
-            return model.forward(batch, cache);
+            return run.apply(batch, 0);
         }
-        int b = batch.numTokens();
         ForwardBatch padded = pad(batch, size);
-        Slot slot = slots.computeIfAbsent(size, k -> new Slot());
-        float[] logits;
+        Slot slot = slots.computeIfAbsent(sampled ? -size : size, k -> new Slot());
+        T out;
         if (!slot.warmed || slot.failures >= MAX_FAILURES) {
             slot.warmed = true;
             if (slot.failures < MAX_FAILURES) {
@@ -121,15 +151,15 @@ public final class CudaGraphRunner implements Model {
             } else {
                 eager++;
             }
-            logits = model.forward(padded, cache);
+            out = run.apply(padded, size);
         } else if (slot.graph == null) {
-            logits = capture(slot, padded, cache);
+            out = capture(slot, padded, size, cache, run);
         } else {
             CudaGraph g = slot.graph;
             gpu.prepareStep(padded.attention(), cache.spec());
             gpu.graphBegin(g, false);
             try {
-                logits = model.forward(padded, cache);
+                out = run.apply(padded, size);
             } finally {
                 gpu.graphEnd();
             }
@@ -142,17 +172,17 @@ public final class CudaGraphRunner implements Model {
                 replays++;
             }
         }
-        return b == size ? logits : Arrays.copyOf(logits, b * vocab);
+        return out;
     }
 
-    private float[] capture(Slot slot, ForwardBatch padded, KvCache cache) {
+    private <T> T capture(Slot slot, ForwardBatch padded, int size, KvCache cache, Run<T> run) {
         CudaGraph g = gpu.newGraph(maxContext);
         gpu.prepareStep(padded.attention(), cache.spec());
-        float[] logits = null;
+        T out = null;
         RuntimeException error = null;
         gpu.graphBegin(g, true);
         try {
-            logits = model.forward(padded, cache);
+            out = run.apply(padded, size);
         } catch (RuntimeException e) {
             error = e;
         } finally {
@@ -161,7 +191,7 @@ public final class CudaGraphRunner implements Model {
         if (error == null && g.instantiated() && !g.stale) {
             slot.graph = g;
             captures++;
-            return logits;
+            return out;
         }
         failures++;
         slot.failures++;
@@ -171,7 +201,19 @@ public final class CudaGraphRunner implements Model {
             gpu.destroyGraph(g);
         }
         // a failed capture may not have run the step's work: run it eagerly (K/V writes are idempotent)
-        return model.forward(padded, cache);
+        return run.apply(padded, size);
+    }
+
+    /** The sampling spec padded to {@code size} rows with greedy dummies (their ids are dropped). */
+    static DeviceSampling padSampling(DeviceSampling s, int size) {
+        int n = s.rows();
+        if (n == size) {
+            return s;
+        }
+        double[] topP = Arrays.copyOf(s.topP(), size);
+        Arrays.fill(topP, n, size, 1.0);
+        return new DeviceSampling(Arrays.copyOf(s.temperature(), size), Arrays.copyOf(s.topK(), size), topP,
+                Arrays.copyOf(s.minP(), size), Arrays.copyOf(s.uniform(), size));
     }
 
     /** The capture size for a step, or 0 when it runs eagerly. */

@@ -68,7 +68,8 @@ class CudaAttentionTest {
                 Arguments.of(7, 1, 128, decode));
         // each case through every kernel (FLASH falls back to SPLIT for head dims other than 64 and
         // 128, GROUPED to SIMPLE outside GQA 2/4/8)
-        return base.flatMap(a -> Stream.of(CudaBackend.AttentionKernel.FLASH, CudaBackend.AttentionKernel.SPLIT,
+        return base.flatMap(a -> Stream.of(CudaBackend.AttentionKernel.FLASH, CudaBackend.AttentionKernel.DECODE,
+                CudaBackend.AttentionKernel.SPLIT,
                 CudaBackend.AttentionKernel.GROUPED, CudaBackend.AttentionKernel.SIMPLE).map(k -> {
             Object[] v = a.get();
             return Arguments.of(v[0], v[1], v[2], v[3], k);

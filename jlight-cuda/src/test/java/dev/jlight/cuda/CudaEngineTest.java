@@ -62,7 +62,13 @@ class CudaEngineTest {
         Path demo = RepoPaths.root().resolve("models").resolve("jlight-demo");
         assumeTrue(Files.isRegularFile(demo.resolve("config.json")), "no demo model at " + demo);
         gpu = new CudaBackend(CudaBackend.Options.defaults().withArenaBytes(4L << 30));
-        model = ModelFolder.load(demo, ModelFolder.LoadFormat.AUTO, gpu, LoadProgress.NONE);
+        // -Djlight.test.demoWeights=dummy: the demo's config with random weights, for device runs
+        // whose working tree leaves the 25 MB of trained weights behind (the 64 MiB transfer
+        // limit); the engine properties tested here do not depend on the weights' values
+        ModelFolder.LoadFormat format = "dummy".equals(System.getProperty("jlight.test.demoWeights"))
+                ? ModelFolder.LoadFormat.DUMMY : ModelFolder.LoadFormat.AUTO;
+        System.out.println("CudaEngineTest: demo model, weights " + format);
+        model = ModelFolder.load(demo, format, gpu, LoadProgress.NONE);
     }
 
     @AfterAll
@@ -179,6 +185,67 @@ class CudaEngineTest {
                 compare("graphs " + graphs + " prefix prompt " + i, reference[i], cached[i]);
             }
             compare("graphs " + graphs + " prefix prompt 0 again", reference[0], cached[3]);
+        }
+    }
+
+    /**
+     * Tokens picked on the device (only ids downloaded) are the ones the host sampler picks from
+     * downloaded logits: greedy exactly (the same f32 logits, the same argmax rule), seeded
+     * sampling exactly too (the same uniform per row; a float-boundary difference has a chance
+     * of about 1e-12 per token). Same batches in both runs, so the logits are the same.
+     */
+    @ParameterizedTest(name = "cuda graphs {0}")
+    @ValueSource(booleans = {false, true})
+    void deviceSamplingGivesTheHostSamplersTokens(boolean graphs) throws Exception {
+        int n = 12;
+        SamplingParams[] params = new SamplingParams[n];
+        int[][] prompts = new int[n][];
+        for (int i = 0; i < n; i++) {
+            prompts[i] = prompt(300 + i, 4 + (i * 29) % 70);
+            SamplingParams.Builder b = SamplingParams.builder().maxTokens(MAX_TOKENS).ignoreEos(true);
+            params[i] = i % 3 == 0 ? b.temperature(0).build()
+                    : b.temperature(0.8).topK(i % 2 == 0 ? 40 : 0).topP(i % 4 == 1 ? 0.9 : 1).seed(1000L + i).build();
+        }
+        int[][] host = runWithDeviceSampling(false, graphs, prompts, params);
+        int[][] device = runWithDeviceSampling(true, graphs, prompts, params);
+        for (int i = 0; i < n; i++) {
+            assertEquals(Arrays.toString(host[i]), Arrays.toString(device[i]), "request " + i + " " + params[i]);
+        }
+    }
+
+    private static int[][] runWithDeviceSampling(boolean on, boolean graphs, int[][] prompts, SamplingParams[] params)
+            throws Exception {
+        String key = "jlight.deviceSampling";
+        String before = System.getProperty(key);
+        System.setProperty(key, Boolean.toString(on));      // read when the engine core is built
+        try (KvCache kv = gpu.allocateKvCache(model.kvCacheSpec(1024, 16))) {
+            Model m = driver(graphs, kv);
+            int[][] out = new int[prompts.length][];
+            try (Engine e = Engine.start(m, kv, EngineOptions.defaults(1024).withPrefixCaching(false), Set.of(),
+                    noText())) {
+                List<RequestStream> streams = new ArrayList<>();
+                for (int i = 0; i < prompts.length; i++) {
+                    streams.add(e.generate(new EngineRequest("s" + i, prompts[i], params[i])));
+                }
+                for (int i = 0; i < prompts.length; i++) {
+                    out[i] = streams.get(i).collect().choices().getFirst().tokenIds();
+                }
+                EngineMetrics metrics = e.metrics();
+                System.out.println("device sampling " + on + ", graphs " + graphs + ": " + metrics);
+                assertEquals(on, metrics.deviceSampledSteps() > 0, "steps sampled on the device: " + metrics);
+            }
+            if (m instanceof CudaGraphRunner r) {
+                System.out.println("graph runner: " + r.stats());
+                r.close();
+                assertTrue(r.stats().replays() > 0, "the graph runner replayed no graph: " + r.stats());
+            }
+            return out;
+        } finally {
+            if (before == null) {
+                System.clearProperty(key);
+            } else {
+                System.setProperty(key, before);
+            }
         }
     }
 

@@ -2,6 +2,8 @@ package dev.jlight.server;
 
 import dev.jlight.core.JLightException;
 import dev.jlight.core.backend.Backend;
+import dev.jlight.core.backend.KvCache;
+import dev.jlight.core.model.Model;
 import java.lang.reflect.InvocationTargetException;
 
 /**
@@ -32,6 +34,23 @@ final class CudaSupport {
             Object opts = options.getConstructor(int.class, double.class, long.class)
                     .newInstance(0, gpuMemoryUtilization, 0L);
             return (Backend) backend.getConstructor(options).newInstance(opts);
+        } catch (InvocationTargetException e) {
+            throw rethrow(e);
+        } catch (ReflectiveOperationException e) {
+            throw new JLightException("--device cuda: jlight-cuda does not match this server: " + e, e);
+        }
+    }
+
+    /**
+     * The model wrapped by {@code dev.jlight.cuda.CudaGraphRunner}: decode steps replayed from
+     * CUDA graphs (sampling included, so a graphed step downloads only the token ids). Off with
+     * -Djlight.cuda.graphs=false; the runner itself falls back to eager steps when a graph fails.
+     */
+    static Model graphed(Model model, KvCache kv, int maxModelLen) {
+        try {
+            Class<?> runner = Class.forName("dev.jlight.cuda.CudaGraphRunner");
+            return (Model) runner.getConstructor(Model.class, KvCache.class, int.class).newInstance(model, kv,
+                    maxModelLen);
         } catch (InvocationTargetException e) {
             throw rethrow(e);
         } catch (ReflectiveOperationException e) {

@@ -210,7 +210,12 @@ public final class ServerRuntime implements AutoCloseable {
             }
             EngineOptions eo = new EngineOptions(maxModelLen, batched, o.maxNumSeqs(), o.enablePrefixCaching(),
                     o.seed(), null);
-            Engine engine = Engine.start(model, kv, eo, eos, tokenizer::newDecoder);
+            Model stepper = model;
+            if (o.device() == Device.CUDA) {
+                stepper = CudaSupport.graphed(model, kv, maxModelLen);
+                opened.add(stepper);          // closes the graphs only; the model is closed by its own entry
+            }
+            Engine engine = Engine.start(stepper, kv, eo, eos, tokenizer::newDecoder);
             return new ServerRuntime(o, folder, tokenizer, config, backend, backendDescription, model, kv, engine,
                     maxModelLen, template, templateSource, defaults, Set.copyOf(eos));
         } catch (RuntimeException | Error e) {

@@ -96,6 +96,17 @@ public interface Backend extends AutoCloseable {
     void writeKv(KvCache cache, int layer, Tensor k, Tensor v, AttentionMetadata meta);
 
     /**
+     * {@link #rope} on q and k, then {@link #writeKv} of the rotated k and v: what a decoder layer
+     * does before attention. Backends may fuse the two (one pass over k, one launch); the result
+     * (q, k rotated in place, the cache rows) is the same.
+     */
+    default void ropeAndWriteKv(Tensor q, Tensor k, Tensor v, Tensor positions, RopeSpec rope, int numHeads,
+                                int numKvHeads, KvCache cache, int layer, AttentionMetadata meta) {
+        rope(q, k, positions, rope, numHeads, numKvHeads);
+        writeKv(cache, layer, k, v, meta);
+    }
+
+    /**
      * Causal paged attention for the whole flat batch (prefill chunks over a cached prefix and
      * decode tokens together): out [T, numHeads*headDim], q [T, numHeads*headDim]. K/V come from
      * the layer's pools through the block tables, so {@link #writeKv} must run first. Query head h
@@ -106,6 +117,21 @@ public interface Backend extends AutoCloseable {
 
     /** out[i] = x[rows[i]]. out [R,H], x [T,H], rows I32 [R]. Picks the rows that need logits. */
     void gatherRows(Tensor out, Tensor x, Tensor rows);
+
+    /** Whether {@link #sample} is implemented. */
+    default boolean supportsSampling() {
+        return false;
+    }
+
+    /**
+     * Picks one token per row of logits by the rules of {@code dev.jlight.core.model.DeviceSampling}
+     * (greedy argmax or temperature, min_p, top_k, top_p and the row's uniform).
+     * ids I32 [R] (any [R, 1] view), logits F32 [R, V], params I32 [R, 2 * FIELDS] holding
+     * {@code DeviceSampling.packed()}'s doubles (little-endian), uploaded like any step input.
+     */
+    default void sample(Tensor ids, Tensor logits, Tensor params) {
+        throw new UnsupportedOperationException("the " + name() + " backend does not sample");
+    }
 
     // ---- mixture of experts (Mixtral; reused by DeepSeek) --------------------------------------
 

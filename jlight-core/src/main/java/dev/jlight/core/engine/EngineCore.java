@@ -4,6 +4,7 @@ import dev.jlight.core.backend.KvCache;
 import dev.jlight.core.engine.kv.BlockPool;
 import dev.jlight.core.engine.kv.KvCacheManager;
 import dev.jlight.core.engine.kv.PrefixCacheStats;
+import dev.jlight.core.engine.sample.DeviceSampler;
 import dev.jlight.core.engine.sample.SampledToken;
 import dev.jlight.core.engine.sample.Sampler;
 import dev.jlight.core.model.Model;
@@ -30,6 +31,8 @@ public final class EngineCore {
     private final SplittableRandom seeds;
     private final Map<String, RequestState> requests = new LinkedHashMap<>();
     private final Map<Long, ChoiceState> choices = new HashMap<>();
+    private boolean deviceSampling = !"false".equals(System.getProperty("jlight.deviceSampling"));
+    private long deviceSampledSteps;
     private long nextSeqId;
     private long steps;
     private long generatedTokens;
@@ -143,29 +146,36 @@ public final class EngineCore {
                     + scheduler.numWaiting() + " waiting");
         }
         steps++;
-        float[] logits;
+        java.util.List<ChoiceState> rows = samplingRows(out);
+        boolean onDevice = deviceSampling && runner.samplesOnDevice() && allEligible(rows);
+        float[] logits = null;
+        int[] ids = null;
         try {
-            logits = runner.run(out);
+            if (onDevice) {
+                ids = runner.runSampled(out, DeviceSampler.spec(rows.stream().map(c -> c.seq).toList()));
+            } else {
+                logits = runner.run(out);
+            }
         } catch (RuntimeException e) {
             failStep(out, e);
             return true;
         }
         scheduler.stepDone();
+        if (onDevice) {
+            deviceSampledSteps++;
+        }
         Set<RequestState> touched = new LinkedHashSet<>();
-        int row = 0;
         long now = System.nanoTime();
         int vocab = runner.vocabSize();
-        for (ScheduledSeq sc : out.seqs()) {
-            if (!sc.samples()) {
-                continue;
-            }
-            ChoiceState c = choices.get(sc.seqId());
-            int offset = row++ * vocab;
-            if (c == null) {
+        for (int row = 0; row < rows.size(); row++) {
+            ChoiceState c = rows.get(row);
+            if (!choices.containsKey(c.seq.seqId())) {
                 continue;                       // its request failed earlier in this loop
             }
             try {
-                onSampled(c, sampler.sample(logits, offset, c.seq), now);
+                SampledToken t = onDevice ? new SampledToken(ids[row], null)
+                        : sampler.sample(logits, row * vocab, c.seq);
+                onSampled(c, t, now);
                 touched.add(c.request);
             } catch (RuntimeException e) {      // a sampler or text decoder bug: fail this request only
                 touched.remove(c.request);
@@ -178,6 +188,39 @@ public final class EngineCore {
             }
         }
         return true;
+    }
+
+    /** The choices of the step's sampling sequences, one per logit row, in scheduler order. */
+    private java.util.List<ChoiceState> samplingRows(SchedulerOutput out) {
+        java.util.List<ChoiceState> rows = new java.util.ArrayList<>();
+        for (ScheduledSeq sc : out.seqs()) {
+            if (sc.samples()) {
+                rows.add(choices.get(sc.seqId()));
+            }
+        }
+        return rows;
+    }
+
+    private boolean allEligible(java.util.List<ChoiceState> rows) {
+        for (ChoiceState c : rows) {
+            if (!DeviceSampler.eligible(c.seq, eos)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Lets the backend pick the tokens when it can and every row of the step allows it (the
+     * default; -Djlight.deviceSampling=false turns it off), else the host samples downloaded logits.
+     */
+    public void setDeviceSampling(boolean on) {
+        this.deviceSampling = on;
+    }
+
+    /** Steps whose tokens the backend picked. */
+    public long deviceSampledSteps() {
+        return deviceSampledSteps;
     }
 
     private void onSampled(ChoiceState c, SampledToken t, long now) {
@@ -251,7 +294,7 @@ public final class EngineCore {
         }
         return new EngineMetrics(scheduler.numRunning(), scheduler.numWaiting() + held, kv.pool().usage(),
                 pc.queriedTokens(), pc.hitTokens(), scheduler.numPreemptions(), steps, runner.tokensForwarded(),
-                generatedTokens, admitted, finished, aborted, failed);
+                generatedTokens, admitted, finished, aborted, failed, deviceSampledSteps);
     }
 
     /** Ids of the live requests, in admission order. */

@@ -11,11 +11,13 @@ package dev.jlight.core.engine;
  * @param prefixCacheHits       of those, tokens found cached
  * @param tokensForwarded       tokens run through the model (prefill chunks and decodes)
  * @param generatedTokens       tokens sampled
+ * @param deviceSampledSteps    steps whose tokens the backend picked (only ids came back)
  */
 public record EngineMetrics(int running, int waiting, double kvUsage, long prefixCacheQueried, long prefixCacheHits,
                             long preemptions, long steps, long tokensForwarded, long generatedTokens,
-                            long requestsAdmitted, long requestsFinished, long requestsAborted, long requestsFailed) {
-    public static final EngineMetrics EMPTY = new EngineMetrics(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+                            long requestsAdmitted, long requestsFinished, long requestsAborted, long requestsFailed,
+                            long deviceSampledSteps) {
+    public static final EngineMetrics EMPTY = new EngineMetrics(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     public double prefixCacheHitRate() {
         return prefixCacheQueried == 0 ? 0 : (double) prefixCacheHits / prefixCacheQueried;

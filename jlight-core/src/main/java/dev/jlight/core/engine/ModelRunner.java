@@ -1,6 +1,7 @@
 package dev.jlight.core.engine;
 
 import dev.jlight.core.backend.KvCache;
+import dev.jlight.core.model.DeviceSampling;
 import dev.jlight.core.model.Model;
 import dev.jlight.core.model.ForwardBatch;
 
@@ -30,6 +31,28 @@ public final class ModelRunner {
     /** Tokens run through the model since start (prefix-cache hits are never forwarded). */
     public long tokensForwarded() {
         return tokensForwarded;
+    }
+
+    /** Whether the model can pick tokens on its backend ({@link #runSampled}). */
+    public boolean samplesOnDevice() {
+        return model.samplesOnDevice();
+    }
+
+    /** The tokens the backend picked for the sampling sequences of {@code out}, in scheduler order. */
+    public int[] runSampled(SchedulerOutput out, DeviceSampling sampling) {
+        ForwardBatch batch = BatchBuilder.build(out, blockSize);
+        int[] ids = model.forwardSampled(batch, kvCache, sampling);
+        tokensForwarded += batch.numTokens();
+        if (ids == null || ids.length != batch.logitRows().length) {
+            throw new IllegalStateException("model returned " + (ids == null ? "no" : ids.length) + " token ids for "
+                    + batch.logitRows().length + " rows");
+        }
+        for (int id : ids) {
+            if (id < 0 || id >= vocabSize) {
+                throw new IllegalStateException("backend sampled token " + id + " outside vocabulary " + vocabSize);
+            }
+        }
+        return ids;
     }
 
     /** Logits [R, vocab] of the sampling sequences of {@code out}, in scheduler order. */

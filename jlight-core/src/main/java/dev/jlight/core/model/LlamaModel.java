@@ -137,17 +137,56 @@ public class LlamaModel implements Model {
 
     @Override
     public float[] forward(ForwardBatch batch, KvCache kv) {
-        int t = batch.numTokens();
         int r = batch.logitRows().length;
-        StepBuffers.Views b = buffers.views(t, r);
+        StepBuffers.Views b = buffers.views(batch.numTokens(), r);
+        if (!logits(b, batch, kv, null)) {
+            return new float[0];
+        }
+        float[] out = new float[r * config.vocabSize()];
+        backend.download(b.logits(), MemorySegment.ofArray(out));
+        return out;
+    }
+
+    @Override
+    public boolean samplesOnDevice() {
+        return backend.supportsSampling();
+    }
+
+    @Override
+    public int[] forwardSampled(ForwardBatch batch, KvCache kv, DeviceSampling sampling) {
+        int r = batch.logitRows().length;
+        if (sampling.rows() != r) {
+            throw new IllegalArgumentException("forwardSampled: " + sampling.rows() + " sampling rows for " + r
+                    + " logit rows");
+        }
+        StepBuffers.Views b = buffers.views(batch.numTokens(), r);
+        if (!logits(b, batch, kv, sampling)) {
+            return new int[0];
+        }
+        backend.sample(b.sampled(), b.logits(), b.sampling());
+        int[] ids = new int[r];
+        backend.download(b.sampled(), MemorySegment.ofArray(ids));
+        return ids;
+    }
+
+    /**
+     * Uploads the step's inputs (all before the first op, as CUDA graph capture needs), runs the
+     * layers and leaves the logits of the batch's logit rows in {@code b.logits()}; false when
+     * the batch has no logit rows.
+     */
+    private boolean logits(StepBuffers.Views b, ForwardBatch batch, KvCache kv, DeviceSampling sampling) {
+        int r = batch.logitRows().length;
         uploadInts(b.ids(), batch.tokenIds());
         uploadInts(b.positions(), batch.positions());
         uploadInts(b.logitRows(), batch.logitRows());
+        if (sampling != null && r > 0) {
+            backend.upload(b.sampling(), MemorySegment.ofArray(sampling.packed()));
+        }
         AttentionMetadata meta = batch.attention();
 
         backend.embedding(b.residual(), embedTokens, b.ids());
         scaleEmbeddings(b.residual());
-        scratch.begin(t);
+        scratch.begin(batch.numTokens());
         Tensor pendingDelta = null; // sub-layer output not yet added to the residual
         for (int i = 0; i < layers.size(); i++) {
             Layer layer = layers.get(i);
@@ -161,14 +200,12 @@ public class LlamaModel implements Model {
         }
         normInto(b, pendingDelta, finalNorm);
         if (r == 0) {
-            return new float[0];
+            return false;
         }
         backend.gatherRows(b.selected(), b.normed(), b.logitRows());
         backend.matmul(b.logits(), b.selected(), lmHead);
         postProcessLogits(b.logits());
-        float[] out = new float[r * config.vocabSize()];
-        backend.download(b.logits(), MemorySegment.ofArray(out));
-        return out;
+        return true;
     }
 
     /** normed = norm(residual (+= pending delta)). */
@@ -193,8 +230,8 @@ public class LlamaModel implements Model {
             backend.addBias(kvK, layer.kBias());
             backend.addBias(kvV, layer.vBias());
         }
-        backend.rope(qv, kvK, b.positions(), rope, config.numHeads(), config.numKvHeads());
-        backend.writeKv(kv, index, kvK, kvV, meta);
+        backend.ropeAndWriteKv(qv, kvK, kvV, b.positions(), rope, config.numHeads(), config.numKvHeads(), kv, index,
+                meta);
         backend.attention(b.attnOut(), qv, kv, index, meta, config.numHeads(), attentionScale);
         backend.matmul(b.delta(), b.attnOut(), layer.o());
     }
@@ -230,7 +267,8 @@ public class LlamaModel implements Model {
     private final class StepBuffers implements AutoCloseable {
         /** Index tensors are [n, 1] I32 so row views apply to them as to activations. */
         record Views(Tensor ids, Tensor positions, Tensor logitRows, Tensor residual, Tensor normed, Tensor qkv,
-                     Tensor attnOut, Tensor delta, Tensor selected, Tensor logits) {
+                     Tensor attnOut, Tensor delta, Tensor selected, Tensor logits, Tensor sampling,
+                     Tensor sampled) {
         }
 
         private int capTokens;
@@ -248,7 +286,8 @@ public class LlamaModel implements Model {
                     rowsOf(full.ids(), tokens), rowsOf(full.positions(), tokens), rowsOf(full.logitRows(), rows),
                     rowsOf(full.residual(), tokens), rowsOf(full.normed(), tokens), rowsOf(full.qkv(), tokens),
                     rowsOf(full.attnOut(), tokens), rowsOf(full.delta(), tokens),
-                    rowsOf(full.selected(), rows), rowsOf(full.logits(), rows));
+                    rowsOf(full.selected(), rows), rowsOf(full.logits(), rows),
+                    rowsOf(full.sampling(), rows), rowsOf(full.sampled(), rows));
         }
 
         private Tensor rowsOf(Tensor t, int n) {
@@ -263,7 +302,9 @@ public class LlamaModel implements Model {
                     backend.allocate(act, t, h), backend.allocate(act, t, h),
                     backend.allocate(act, t, config.qDim() + 2L * config.kvDim()),
                     backend.allocate(act, t, config.qDim()), backend.allocate(act, t, h),
-                    backend.allocate(act, r, h), backend.allocate(DType.F32, r, config.vocabSize()));
+                    backend.allocate(act, r, h), backend.allocate(DType.F32, r, config.vocabSize()),
+                    // DeviceSampling.packed(): FIELDS doubles per row, as pairs of I32
+                    backend.allocate(DType.I32, r, 2L * DeviceSampling.FIELDS), backend.allocate(DType.I32, r, 1));
         }
 
         @Override

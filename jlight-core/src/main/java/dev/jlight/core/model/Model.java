@@ -24,6 +24,20 @@ public interface Model extends AutoCloseable {
      */
     float[] forward(ForwardBatch batch, KvCache kv);
 
+    /** Whether {@link #forwardSampled} works: the backend picks tokens itself. */
+    default boolean samplesOnDevice() {
+        return false;
+    }
+
+    /**
+     * Runs one step like {@link #forward} but samples on the backend: returns the token picked
+     * for each of {@code batch.logitRows()} under {@code sampling} (one row each), so only R ids
+     * come back to the host instead of [R, vocab] logits.
+     */
+    default int[] forwardSampled(ForwardBatch batch, KvCache kv, DeviceSampling sampling) {
+        throw new UnsupportedOperationException("this model does not sample on its backend");
+    }
+
     int vocabSize();
 
     @Override

@@ -100,6 +100,16 @@ public final class ModelFolder {
         }
 
         @Override
+        public boolean samplesOnDevice() {
+            return inner.samplesOnDevice();
+        }
+
+        @Override
+        public int[] forwardSampled(ForwardBatch batch, dev.jlight.core.backend.KvCache kv, DeviceSampling sampling) {
+            return inner.forwardSampled(batch, kv, sampling);
+        }
+
+        @Override
         public int vocabSize() {
             return inner.vocabSize();
         }

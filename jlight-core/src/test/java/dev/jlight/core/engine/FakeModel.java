@@ -5,6 +5,8 @@ import dev.jlight.core.backend.Backend;
 import dev.jlight.core.backend.KvCache;
 import dev.jlight.core.backend.KvCacheSpec;
 import dev.jlight.core.config.ModelConfig;
+import dev.jlight.core.engine.sample.Sampler;
+import dev.jlight.core.model.DeviceSampling;
 import dev.jlight.core.model.ForwardBatch;
 import dev.jlight.core.model.Model;
 import dev.jlight.core.weights.DType;
@@ -43,6 +45,31 @@ final class FakeModel implements Model {
             out[i] = (float) (r.nextGaussian() * 3);
         }
         return out;
+    }
+
+    /** Whether the model claims to sample on its backend (then {@link #forwardSampled} works). */
+    boolean deviceSampling;
+    long sampledCalls;
+
+    @Override
+    public boolean samplesOnDevice() {
+        return deviceSampling;
+    }
+
+    /** Sampling "on the device": the host Sampler's twin of the backend op, over this step's logits. */
+    @Override
+    public int[] forwardSampled(ForwardBatch batch, KvCache kv, DeviceSampling sampling) {
+        if (!deviceSampling) {
+            throw new IllegalStateException("device sampling called while off");
+        }
+        float[] logits = forward(batch, kv);
+        Sampler sampler = new Sampler(vocab, java.util.Set.of());
+        int[] ids = new int[sampling.rows()];
+        for (int r = 0; r < ids.length; r++) {
+            ids[r] = sampler.sample(logits, r * vocab, sampling, r);
+        }
+        sampledCalls++;
+        return ids;
     }
 
     @Override

@@ -170,7 +170,8 @@ public final class CudaMicroBench {
         float scale = (float) (1 / Math.sqrt(hd));
         CudaBackend.AttentionKernel before = gpu.attentionKernel();
         try {
-            for (CudaBackend.AttentionKernel kind : List.of(CudaBackend.AttentionKernel.SPLIT,
+            for (CudaBackend.AttentionKernel kind : List.of(CudaBackend.AttentionKernel.DECODE,
+                    CudaBackend.AttentionKernel.SPLIT,
                     CudaBackend.AttentionKernel.GROUPED)) {
                 gpu.setAttentionKernel(kind);
                 double us = median(gpu.timeMs(() -> gpu.attention(out, q, cache, 0, step, heads, scale), 3,

@@ -3,6 +3,7 @@ package dev.jlight.cuda.bench;
 import dev.jlight.core.backend.AttentionMetadata;
 import dev.jlight.core.backend.KvCache;
 import dev.jlight.core.config.ModelConfig;
+import dev.jlight.core.model.DeviceSampling;
 import dev.jlight.core.model.ForwardBatch;
 import dev.jlight.core.model.LoadProgress;
 import dev.jlight.core.model.Model;
@@ -30,8 +31,10 @@ import java.util.SplittableRandom;
  *   <li>the memory floor: one device read of all weights (what a decode step must read);</li>
  *   <li>decode: B sequences with a 512-token context (its K/V not computed: the content does not
  *       change the timing) stepped 128 times; the median wall time of the later 64 steps of
- *       {@code Model.forward} (inputs up, logits [B, vocab] f32 down to the host, as the engine
- *       sees it), eagerly and through {@link CudaGraphRunner} (CUDA graphs);</li>
+ *       a step as the engine sees it: inputs up and, by default, greedy token ids picked on the
+ *       device and only those B ints down ({@code Model.forwardSampled}); for comparison also
+ *       {@code Model.forward} with logits [B, vocab] f32 down to the host; eagerly and through
+ *       {@link CudaGraphRunner} (CUDA graphs);</li>
  *   <li>prefill of 512 and 4096 tokens of one sequence;</li>
  *   <li>where a step's device time goes (device events around every op, bs 1 and 64), and the
  *       bs 1 step with the first device run's kernels (grouped attention, cuBLASLt only) for
@@ -130,9 +133,9 @@ public final class LlamaDecodeBench {
         emit("- card: " + gpu.describe());
         emit("- commit: " + commit + "; command: `" + command + "`");
         emit(String.format(Locale.ROOT, "- model: %s shape (%d layers, hidden %d, %d/%d heads, vocab %d), random bf16"
-                        + " weights (%.2f GB); block size %d; attention %s, GEMV %s",
+                        + " weights (%.2f GB); block size %d; attention %s, GEMV %s, fused rope+writeKv %s",
                 modelDir.getFileName(), config.numLayers(), h, config.numHeads(), config.numKvHeads(),
-                config.vocabSize(), weightGb, BLOCK, gpu.attentionKernel(), gpu.gemvMode()));
+                config.vocabSize(), weightGb, BLOCK, gpu.attentionKernel(), gpu.gemvMode(), gpu.fuseRopeKv()));
     }
 
     private void nameMatmuls() {
@@ -152,11 +155,14 @@ public final class LlamaDecodeBench {
         int[] profiled = ints(opts.getOrDefault("profile-batches", "1,64"));
         List<String> breakdowns = new ArrayList<>();
         emit("");
-        emit(String.format(Locale.ROOT, "Decode (context %d + %d steps; median of the later half; step = Model.forward"
-                + " with logits [B, vocab] f32 to the host). Memory floor %.3f ms per step.", promptLen, steps, floorMs));
+        emit(String.format(Locale.ROOT, "Decode (context %d + %d steps; median of the later half). \"ids only\":"
+                + " Model.forwardSampled, greedy ids picked on the device, B ints to the host (the engine's step);"
+                + " \"logits to host\": Model.forward, logits [B, vocab] f32 to the host. Memory floor %.3f ms per"
+                + " step.", promptLen, steps, floorMs));
         emit("");
-        emit("| batch | eager ms/step | eager tok/s | graphs ms/step | graphs tok/s | bs1 TPOT vs floor |");
-        emit("|---:|---:|---:|---:|---:|---:|");
+        emit("| batch | eager ms/step (ids only) | graphs ms/step (ids only) | graphs tok/s (ids only)"
+                + " | eager ms/step (logits to host) | graphs ms/step (logits to host) | bs1 TPOT vs floor |");
+        emit("|---:|---:|---:|---:|---:|---:|---:|");
         for (int bs : batches) {
             phaseRun("decode batch " + bs, () -> emit(decode(bs, promptLen, steps,
                     Arrays.stream(profiled).anyMatch(p -> p == bs) ? breakdowns : null)));
@@ -288,58 +294,83 @@ public final class LlamaDecodeBench {
         return t;
     }
 
-    /** Median ms of the later half of {@code steps} forward steps. */
-    private double decodeSteps(Model m, DecodeSeqs seqs, KvCache kv, int steps) {
+    /** Median ms of the later half of {@code steps} steps: ids only (greedy on the device) or logits to the host. */
+    private double decodeSteps(Model m, DecodeSeqs seqs, KvCache kv, int steps, boolean idsOnly) {
         seqs.reset();
         double[] ms = new double[steps];
+        DeviceSampling greedy = DeviceSampling.greedy(seqs.n);
         for (int i = 0; i < steps; i++) {
             ForwardBatch b = seqs.next(randomTokens(seqs.n));
             long t0 = System.nanoTime();
-            m.forward(b, kv);
+            step(m, b, kv, idsOnly ? greedy : null);
             ms[i] = (System.nanoTime() - t0) / 1e6;
         }
         return median(Arrays.copyOfRange(ms, steps / 2, steps));
     }
 
+    private static void step(Model m, ForwardBatch b, KvCache kv, DeviceSampling sampling) {
+        if (sampling != null) {
+            m.forwardSampled(b, kv, sampling);
+        } else {
+            m.forward(b, kv);
+        }
+    }
+
+    /** Eager and graphed medians of one step kind; graphs NaN when the runner failed. */
+    private double[] decodeBoth(int bs, DecodeSeqs seqs, KvCache kv, int steps, boolean idsOnly) {
+        String kind = idsOnly ? "ids only" : "logits to host";
+        double eager = decodeSteps(model, seqs, kv, steps, idsOnly);
+        System.out.printf(Locale.ROOT, "batch %d eager (%s): %.3f ms/step, %.0f tok/s%n", bs, kind, eager,
+                bs * 1e3 / eager);
+        double graphs = Double.NaN;
+        try (CudaGraphRunner runner = new CudaGraphRunner(model, gpu, kv, seqs.maxLen)) {
+            graphs = decodeSteps(runner, seqs, kv, steps, idsOnly);
+            CudaGraphRunner.Stats stats = runner.stats();
+            System.out.printf(Locale.ROOT, "batch %d graphs (%s): %.3f ms/step, %.0f tok/s (%s)%n", bs, kind, graphs,
+                    bs * 1e3 / graphs, stats);
+            if (stats.replays() < steps / 2) {
+                graphNotes.add(kind + ": " + stats);
+            }
+        } catch (RuntimeException e) {
+            System.out.println("batch " + bs + " graphs (" + kind + ") FAILED: " + e);
+            e.printStackTrace(System.out);
+        }
+        return new double[] {eager, graphs};
+    }
+
+    private final List<String> graphNotes = new ArrayList<>();
+
     private String decode(int bs, int promptLen, int steps, List<String> breakdowns) {
         DecodeSeqs seqs = new DecodeSeqs(bs, promptLen, promptLen + steps + 8);
         try (KvCache kv = gpu.allocateKvCache(model.kvCacheSpec(seqs.blocksNeeded(), BLOCK))) {
-            double eager = decodeSteps(model, seqs, kv, steps);
-            System.out.printf(Locale.ROOT, "batch %d eager: %.3f ms/step, %.0f tok/s%n", bs, eager, bs * 1e3 / eager);
-            double graphs = Double.NaN;
-            CudaGraphRunner.Stats stats = null;
-            try (CudaGraphRunner runner = new CudaGraphRunner(model, gpu, kv, seqs.maxLen)) {
-                graphs = decodeSteps(runner, seqs, kv, steps);
-                stats = runner.stats();
-                System.out.printf(Locale.ROOT, "batch %d graphs: %.3f ms/step, %.0f tok/s (%s)%n", bs, graphs,
-                        bs * 1e3 / graphs, stats);
-            } catch (RuntimeException e) {
-                System.out.println("batch " + bs + " graphs FAILED: " + e);
-                e.printStackTrace(System.out);
-            }
+            graphNotes.clear();
+            double[] ids = decodeBoth(bs, seqs, kv, steps, true);
+            double[] logits = decodeBoth(bs, seqs, kv, steps, false);
             if (breakdowns != null) {
-                breakdowns.add(breakdown(bs, seqs, kv, eager, graphs));
+                breakdowns.add(breakdown(bs, seqs, kv, ids[0], ids[1]));
             }
-            String vsFloor = bs == 1 ? String.format(Locale.ROOT, "%.2f× (eager %.2f×)",
-                    Math.min(graphs, eager) / floorMs, eager / floorMs) : "";
-            String note = stats != null && stats.replays() < steps / 2 ? " (graphs: " + stats + ")" : "";
-            return String.format(Locale.ROOT, "| %d | %.3f | %.0f | %.3f | %.0f | %s |%s", bs, eager, bs * 1e3 / eager,
-                    graphs, bs * 1e3 / graphs, vsFloor, note);
+            double best = Double.isNaN(ids[1]) ? ids[0] : Math.min(ids[0], ids[1]);
+            String vsFloor = bs == 1 ? String.format(Locale.ROOT, "%.2f× (eager %.2f×)", best / floorMs,
+                    ids[0] / floorMs) : "";
+            String note = graphNotes.isEmpty() ? "" : " (graphs: " + String.join("; ", graphNotes) + ")";
+            return String.format(Locale.ROOT, "| %d | %.3f | %.3f | %.0f | %.3f | %.3f | %s |%s", bs, ids[0], ids[1],
+                    bs * 1e3 / ids[1], logits[0], logits[1], vsFloor, note);
         }
     }
 
     /** One eager step with every op bracketed by device events: where the device time goes. */
     private String breakdown(int bs, DecodeSeqs seqs, KvCache kv, double eagerMs, double graphMs) {
         seqs.reset();
+        DeviceSampling greedy = DeviceSampling.greedy(bs);
         for (int i = 0; i < 3; i++) {
-            model.forward(seqs.next(randomTokens(bs)), kv);
+            model.forwardSampled(seqs.next(randomTokens(bs)), kv, greedy);
         }
         try (CudaBackend.Timeline tl = gpu.timeline()) {
             ForwardBatch b = seqs.next(randomTokens(bs));
             prof.profile(tl);
             long t0 = System.nanoTime();
             try {
-                model.forward(b, kv);
+                model.forwardSampled(b, kv, greedy);
             } finally {
                 prof.profile(null);
             }
@@ -353,8 +384,8 @@ public final class LlamaDecodeBench {
                 total += s.ms();
             }
             StringBuilder sb = new StringBuilder();
-            sb.append(String.format(Locale.ROOT, "%nWhere a decode step's device time goes, batch %d (one eager step,"
-                    + " device events around each op):%n%n", bs));
+            sb.append(String.format(Locale.ROOT, "%nWhere a decode step's device time goes, batch %d (one eager"
+                    + " ids-only step, device events around each op):%n%n", bs));
             sb.append("| op | calls | ms | share |\n|---|---:|---:|---:|\n");
             List<Map.Entry<String, double[]>> es = new ArrayList<>(by.entrySet());
             es.sort((x, y) -> Double.compare(y.getValue()[1], x.getValue()[1]));
@@ -380,12 +411,19 @@ public final class LlamaDecodeBench {
         try (KvCache kv = gpu.allocateKvCache(model.kvCacheSpec(seqs.blocksNeeded(), BLOCK))) {
             gpu.setAttentionKernel(CudaBackend.AttentionKernel.GROUPED);
             gpu.setGemvMode(CudaBackend.GemvMode.OFF);
-            double ms = decodeSteps(model, seqs, kv, steps);
+            double ms = decodeSteps(model, seqs, kv, steps, false);
             gpu.setAttentionKernel(CudaBackend.AttentionKernel.SPLIT);
-            double splitOnly = decodeSteps(model, seqs, kv, steps);
+            double splitOnly = decodeSteps(model, seqs, kv, steps, false);
+            // run 4's defaults: split-KV attention, GEMV as configured, rope and writeKv apart
+            boolean fuse = gpu.fuseRopeKv();
+            gpu.setGemvMode(gm);
+            gpu.setFuseRopeKv(false);
+            double run4 = decodeSteps(model, seqs, kv, steps, false);
+            gpu.setFuseRopeKv(fuse);
             String line = String.format(Locale.ROOT, "Batch 1, eager, for comparison: with the first device run's"
                     + " kernels (grouped attention without splits, cuBLASLt for every matmul) %.3f ms/step; with"
-                    + " split-KV attention but cuBLASLt only %.3f ms/step.", ms, splitOnly);
+                    + " split-KV attention but cuBLASLt only %.3f ms/step; with run 4's kernels (split-KV attention,"
+                    + " rope and writeKv apart) %.3f ms/step.", ms, splitOnly, run4);
             System.out.println(line);
             return line;
         } finally {

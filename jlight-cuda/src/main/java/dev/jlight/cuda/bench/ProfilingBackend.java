@@ -182,6 +182,19 @@ final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public void ropeAndWriteKv(Tensor q, Tensor k, Tensor v, Tensor positions, RopeSpec rope, int numHeads,
+                               int numKvHeads, KvCache cache, int layer, AttentionMetadata meta) {
+        if (!gpu.fuseRopeKv()) { // the unfused pair, each op timed on its own
+            rope(q, k, positions, rope, numHeads, numKvHeads);
+            writeKv(cache, layer, k, v, meta);
+            return;
+        }
+        int s = begin();
+        gpu.ropeAndWriteKv(q, k, v, positions, rope, numHeads, numKvHeads, cache, layer, meta);
+        end(s, "rope+writeKv (fused)");
+    }
+
+    @Override
     public void siluMul(Tensor out, Tensor gateUp) {
         int s = begin();
         gpu.siluMul(out, gateUp);
@@ -216,6 +229,18 @@ final class ProfilingBackend implements Backend {
         int s = begin();
         gpu.attention(out, q, cache, layer, meta, numHeads, scale);
         end(s, "attention");
+    }
+
+    @Override
+    public boolean supportsSampling() {
+        return gpu.supportsSampling();
+    }
+
+    @Override
+    public void sample(Tensor ids, Tensor logits, Tensor params) {
+        int s = begin();
+        gpu.sample(ids, logits, params);
+        end(s, "sample");
     }
 
     @Override

@@ -6,6 +6,8 @@ import dev.jlight.core.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -32,8 +34,14 @@ public final class BenchServeCommand implements Callable<Integer> {
             description = "/v1/completions or /v1/chat/completions. Default: ${DEFAULT-VALUE}")
     String endpoint;
 
-    @Option(names = "--dataset", defaultValue = "random", description = "random or file. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--dataset", defaultValue = "random",
+            description = "random, sharegpt-like (log-normal lengths, mean about 202 in / 179 out, real text) or file. "
+                    + "Default: ${DEFAULT-VALUE}")
     String dataset;
+
+    @Option(names = "--sharegpt-output-len", defaultValue = "0",
+            description = "sharegpt-like: this output length for every prompt instead of the drawn ones (0: drawn).")
+    int sharegptOutputLen;
 
     @Option(names = "--dataset-path", description = "JSONL file, one {\"prompt\": ..., \"output_len\": ...} a line (--dataset file).")
     Path datasetPath;
@@ -55,8 +63,10 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--random-prefix-len", defaultValue = "0", description = "Shared random prefix tokens. Default: ${DEFAULT-VALUE}")
     int randomPrefixLen;
 
-    @Option(names = "--request-rate", defaultValue = "inf", description = "Requests per second, or inf. Default: ${DEFAULT-VALUE}")
-    String requestRate;
+    @Option(names = "--request-rate", split = ",", defaultValue = "inf",
+            description = "Requests per second, or inf; a list (1,2,4,8,inf) runs one benchmark per rate and plots "
+                    + "TTFT/TPOT against the achieved QPS. Default: ${DEFAULT-VALUE}")
+    List<String> requestRates;
 
     @Option(names = "--burstiness", defaultValue = "1.0",
             description = "Gamma shape of the inter-arrival times (1 = Poisson). Default: ${DEFAULT-VALUE}")
@@ -103,15 +113,24 @@ public final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--no-plot", description = "Write no PNG.")
     boolean noPlot;
 
+    @Option(names = "--results-md", description = "Append the per-rate summary (QPS, TTFT/TPOT mean and P95) to this Markdown file.")
+    Path resultsMd;
+
     @Option(names = "--skip-initial-test", description = "Skip the single-prompt test run before the benchmark.")
     boolean skipInitialTest;
 
-    /** The result fields, set by {@link #call()} for tests. */
+    /** The result fields of the last rate, set by {@link #call()} for tests. */
     Map<String, Object> result;
+
+    /** One summary per rate, in the order run, set by {@link #call()}. */
+    List<SweepPoint> sweep;
 
     @Override
     public Integer call() throws Exception {
-        double rate = requestRate.equalsIgnoreCase("inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(requestRate);
+        List<Double> rates = new ArrayList<>();
+        for (String r : requestRates) {
+            rates.add(parseRate(r));
+        }
         if (!endpoint.equals("/v1/completions") && !endpoint.equals("/v1/chat/completions")) {
             throw new IllegalArgumentException("--endpoint must be /v1/completions or /v1/chat/completions");
         }
@@ -134,13 +153,14 @@ public final class BenchServeCommand implements Callable<Integer> {
             List<BenchRequest> reqs = switch (dataset) {
                 case "random" -> Datasets.random(numPrompts, randomInputLen, randomOutputLen, randomRangeRatio,
                         randomPrefixLen, seed, tok);
+                case "sharegpt-like" -> ShareGptLike.requests(numPrompts, sharegptOutputLen, seed, tok);
                 case "file" -> {
                     if (datasetPath == null) {
                         throw new IllegalArgumentException("--dataset file needs --dataset-path");
                     }
                     yield Datasets.file(datasetPath, numPrompts, randomOutputLen, tok);
                 }
-                default -> throw new IllegalArgumentException("--dataset must be random or file, got " + dataset);
+                default -> throw new IllegalArgumentException("--dataset must be random, sharegpt-like or file, got " + dataset);
             };
             SseClient client = new SseClient(baseUrl, endpoint, model, ignoreEos, key, promptTokenIds);
             if (!skipInitialTest) {
@@ -152,29 +172,93 @@ public final class BenchServeCommand implements Callable<Integer> {
                 }
                 System.out.println("Initial test run completed. Starting main benchmark run...");
             }
-            System.out.printf(Locale.ROOT, "Traffic request rate: %s%n", rateText(rate));
-            System.out.printf(Locale.ROOT, "Burstiness factor: %s (%s)%n", burstiness,
-                    burstiness == 1.0 ? "Poisson process" : "Gamma distribution");
-            System.out.printf(Locale.ROOT, "Maximum request concurrency: %s%n", maxConcurrency == null ? "None" : maxConcurrency);
             ToIntFunction<String> count = tok == null ? null : s -> tok.encode(s, false).length;
-            ServeBenchmark.Run run = ServeBenchmark.run(client, reqs, rate, burstiness, seed, maxConcurrency, count,
-                    System.err);
-            ServeMetrics m = ServeMetrics.compute(run.requests(), run.results(), run.durationS(), slos);
-            System.out.print(m.table(rateText(rate), maxConcurrency, percentileMetrics, metricPercentiles));
-            result = resultJson(run, m, rate);
-            if (m.failed > 0) {
-                run.results().stream().filter(r -> !r.success()).limit(3)
-                        .forEach(r -> System.err.println("failed request: " + r.error()));
+            sweep = new ArrayList<>();
+            boolean allCompleted = true;
+            for (double rate : rates) {
+                System.out.printf(Locale.ROOT, "Traffic request rate: %s%n", rateText(rate));
+                System.out.printf(Locale.ROOT, "Burstiness factor: %s (%s)%n", burstiness,
+                        burstiness == 1.0 ? "Poisson process" : "Gamma distribution");
+                System.out.printf(Locale.ROOT, "Maximum request concurrency: %s%n",
+                        maxConcurrency == null ? "None" : maxConcurrency);
+                ServeBenchmark.Run run = ServeBenchmark.run(client, reqs, rate, burstiness, seed, maxConcurrency, count,
+                        System.err);
+                ServeMetrics m = ServeMetrics.compute(run.requests(), run.results(), run.durationS(), slos);
+                System.out.print(m.table(rateText(rate), maxConcurrency, percentileMetrics, metricPercentiles));
+                result = resultJson(run, m, rate);
+                sweep.add(SweepPoint.of(rate, m));
+                if (m.failed > 0) {
+                    run.results().stream().filter(r -> !r.success()).limit(3)
+                            .forEach(r -> System.err.println("failed request: " + r.error()));
+                }
+                if (resultDir != null) {
+                    write(result, m);
+                }
+                allCompleted &= m.completed > 0;
             }
-            if (resultDir != null) {
-                write(result, m);
+            if (rates.size() > 1) {
+                System.out.println("Sweep (achieved QPS, TTFT and TPOT in ms):");
+                System.out.println(SweepPoint.MD_HEADER);
+                sweep.forEach(p -> System.out.println(p.mdRow()));
+                if (resultDir != null && !noPlot) {
+                    writeSweepPlot();
+                }
             }
-            return m.completed > 0 ? 0 : 1;
+            if (resultsMd != null) {
+                appendMarkdown();
+            }
+            return allCompleted ? 0 : 1;
         } finally {
             if (tok != null) {
                 tok.close();
             }
         }
+    }
+
+    static double parseRate(String r) {
+        String t = r.trim();
+        double v;
+        try {
+            v = t.equalsIgnoreCase("inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(t);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--request-rate takes numbers or inf, comma-separated; got " + r);
+        }
+        if (!(v > 0)) {
+            throw new IllegalArgumentException("--request-rate must be > 0 or inf, got " + r);
+        }
+        return v;
+    }
+
+    private String baseModel() {
+        return model.substring(model.lastIndexOf('/') + 1);
+    }
+
+    private void writeSweepPlot() throws IOException {
+        Files.createDirectories(resultDir);
+        String date = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        Path png = resultDir.resolve("jlight-sweep" + (maxConcurrency == null ? "" : "-concurrency" + maxConcurrency)
+                + "-" + baseModel() + "-" + date + ".png");
+        try {
+            SweepPlot.write(png, "TTFT and TPOT vs QPS: " + model + " (" + dataset + ", " + numPrompts + " prompts)",
+                    sweep);
+            System.out.println("Sweep plot written to " + png);
+        } catch (Throwable e) {    // no AWT in this JVM: the numbers are already saved
+            System.err.println("no plot: " + e);
+        }
+    }
+
+    /** The per-rate rows under a comment naming date, commit, hardware and the command's settings. */
+    private void appendMarkdown() throws IOException {
+        List<String> lines = new ArrayList<>();
+        lines.add("");
+        lines.add("<!-- jlight bench serve " + LocalDate.now() + ", commit " + RunStamp.commit() + ", "
+                + RunStamp.hardware() + ", server " + baseUrl + ", model " + model + ", dataset " + dataset
+                + ", " + numPrompts + " prompts" + (maxConcurrency == null ? "" : ", max concurrency " + maxConcurrency)
+                + ", seed " + seed + (ignoreEos ? ", ignore_eos" : "") + " -->");
+        lines.add(SweepPoint.MD_HEADER);
+        sweep.forEach(p -> lines.add(p.mdRow()));
+        Files.write(resultsMd, lines, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        System.out.println("Summary appended to " + resultsMd);
     }
 
     static String rateText(double rate) {
@@ -216,9 +300,8 @@ public final class BenchServeCommand implements Callable<Integer> {
         Files.createDirectories(resultDir);
         String name = resultFilename;
         if (name == null) {
-            String base = model.substring(model.lastIndexOf('/') + 1);
             name = "jlight-" + r.get("request_rate") + "qps" + (maxConcurrency == null ? "" : "-concurrency" + maxConcurrency)
-                    + "-" + base + "-" + r.get("date") + ".json";
+                    + "-" + baseModel() + "-" + r.get("date") + ".json";
         }
         Path json = resultDir.resolve(name);
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), r);

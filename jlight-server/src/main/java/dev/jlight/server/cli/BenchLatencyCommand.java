@@ -9,6 +9,7 @@ import dev.jlight.core.model.StaticBatch;
 import dev.jlight.core.weights.Weights;
 import dev.jlight.cpu.CpuBackend;
 import dev.jlight.cpu.MemoryFloor;
+import dev.jlight.server.bench.RunStamp;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -74,7 +75,7 @@ final class BenchLatencyCommand implements Callable<Integer> {
             MemoryFloor.Result floor = MemoryFloor.measure(segs, nThreads, 5);
             double floorMs = floor.seconds() * 1e3;
             System.out.printf("model %s (%s weights, %.2f GB), backend cpu, %d threads, %s%n", model, format,
-                    bytes / 1e9, nThreads, hardware());
+                    bytes / 1e9, nThreads, RunStamp.hardware());
             System.out.printf("memory floor: %.2f ms per read of all weights (%.1f GB/s) -> at most %.1f decode steps/s%n",
                     floorMs, floor.gbPerSecond(), 1e3 / floorMs);
             System.out.println("| batch | input | output | prefill tok/s | decode ms/step | decode tok/s | floor ms | step/floor |");
@@ -87,7 +88,7 @@ final class BenchLatencyCommand implements Callable<Integer> {
             }
         }
         if (resultsMd != null) {
-            String stamp = "<!-- jlight bench latency " + LocalDate.now() + ", commit " + commit() + ", " + hardware() + " -->";
+            String stamp = "<!-- jlight bench latency " + LocalDate.now() + ", commit " + RunStamp.commit() + ", " + RunStamp.hardware() + " -->";
             List<String> lines = new ArrayList<>();
             lines.add(stamp);
             lines.addAll(rows);
@@ -137,26 +138,5 @@ final class BenchLatencyCommand implements Callable<Integer> {
             }
         }
         return best;
-    }
-
-    static String hardware() {
-        String cpu = "unknown CPU";
-        try {
-            cpu = Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
-                    .findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse(cpu);
-        } catch (IOException ignored) {
-            // not Linux: keep the default
-        }
-        return cpu + ", " + Runtime.getRuntime().availableProcessors() + " cores, Java " + Runtime.version();
-    }
-
-    static String commit() {
-        try {
-            Process p = new ProcessBuilder("git", "rev-parse", "--short", "HEAD").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes()).trim();
-            return p.waitFor() == 0 ? out : "unknown";
-        } catch (IOException | InterruptedException e) {
-            return "unknown";
-        }
     }
 }

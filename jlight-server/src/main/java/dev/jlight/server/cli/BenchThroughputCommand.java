@@ -1,6 +1,7 @@
 package dev.jlight.server.cli;
 
 import dev.jlight.server.ServerRuntime;
+import dev.jlight.server.bench.RunStamp;
 import dev.jlight.core.engine.EngineRequest;
 import dev.jlight.core.engine.RequestOutput;
 import dev.jlight.core.engine.RequestStream;
@@ -48,8 +49,8 @@ final class BenchThroughputCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         List<String> rows = new ArrayList<>();
-        rows.add("<!-- jlight bench throughput " + LocalDate.now() + ", commit " + BenchLatencyCommand.commit() + ", "
-                + BenchLatencyCommand.hardware() + ", model " + model.model + ", input " + inputLen + ", output "
+        rows.add("<!-- jlight bench throughput " + LocalDate.now() + ", commit " + RunStamp.commit() + ", "
+                + RunStamp.hardware() + ", model " + model.model + ", input " + inputLen + ", output "
                 + outputLen + " -->");
         rows.add("| batch | requests | input | output | requests/s | output tok/s | total tok/s | vs batch 1 |");
         rows.add("|---|---|---|---|---|---|---|---|");

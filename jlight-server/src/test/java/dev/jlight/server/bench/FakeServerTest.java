@@ -194,4 +194,60 @@ class FakeServerTest {
         Path png = files.stream().filter(p -> p.toString().endsWith(".png")).findFirst().orElseThrow();
         assertTrue(Files.size(png) > 1000);
     }
+
+    @Test
+    void sweepWithShareGptLikePromptsWritesOneJsonPerRateAndAQpsPlot(@TempDir Path dir) throws Exception {
+        BenchServeCommand cmd = new BenchServeCommand();
+        Path md = dir.resolve("bench.md");
+        int rc = new CommandLine(cmd).execute("--base-url", url, "--model", "org/fake-model", "--dataset",
+                "sharegpt-like", "--num-prompts", "10", "--request-rate", "5,inf", "--seed", "4", "--max-concurrency", "4",
+                "--result-dir", dir.toString(), "--results-md", md.toString());
+        assertEquals(0, rc);
+        assertEquals(2, cmd.sweep.size());
+        SweepPoint slow = cmd.sweep.get(0);
+        SweepPoint all = cmd.sweep.get(1);
+        assertEquals(5.0, slow.rate());
+        assertTrue(Double.isInfinite(all.rate()));
+        for (SweepPoint p : cmd.sweep) {      // the server's delays, whatever the rate
+            assertEquals(10, p.completed());
+            near(FIRST_MS, p.ttftMeanMs(), LATE_TTFT_MS, "TTFT mean " + p);
+            near(INTER_MS, p.tpotMeanMs(), LATE_GAP_MS, "TPOT mean " + p);
+            near(FIRST_MS, p.ttftP95Ms(), LATE_TTFT_MS * 2, "TTFT P95 " + p);
+            near(INTER_MS, p.tpotP95Ms(), LATE_GAP_MS * 2, "TPOT P95 " + p);
+        }
+        // 5 req/s: the run lasts the 9 seeded Poisson gaps plus the last request's E2E latency
+        // (a wait for one of the 4 slots, rare at 0.2 s mean gaps, only lengthens the run: within the lower bound)
+        Arrivals gaps = new Arrivals(5, 1, 4);
+        double schedule = 0;
+        for (int i = 0; i < 9; i++) {
+            schedule += gaps.nextInterval();
+        }
+        double e2e = (FIRST_MS + (K - 1) * INTER_MS) / 1e3;
+        double fastest = 10 / (schedule + e2e - EARLY_MS / 1e3);
+        double slowest = 10 / (schedule + e2e + 0.4);        // scheduling slack on a loaded machine
+        assertTrue(slow.qps() <= fastest && slow.qps() >= slowest,
+                "5 req/s: achieved " + slow.qps() + ", schedule allows " + slowest + " to " + fastest);
+        // inf with at most 4 in flight: waves of 4, each one request's E2E latency long
+        assertTrue(all.qps() <= 4 / (e2e - EARLY_MS / 1e3) && all.qps() > slow.qps(), "inf: " + all.qps() + " req/s");
+        List<Path> files;
+        try (Stream<Path> s = Files.list(dir)) {
+            files = s.map(Path::getFileName).toList();
+        }
+        assertTrue(files.stream().anyMatch(f -> f.toString().startsWith("jlight-5.0qps-concurrency4-fake-model-")
+                && f.toString().endsWith(".json")), files.toString());
+        assertTrue(files.stream().anyMatch(f -> f.toString().startsWith("jlight-infqps-concurrency4-fake-model-")
+                && f.toString().endsWith(".json")), files.toString());
+        Path sweepPng = files.stream().filter(f -> f.toString().startsWith("jlight-sweep-concurrency4-fake-model-")).findFirst()
+                .map(dir::resolve).orElseThrow(() -> new AssertionError(files.toString()));
+        assertTrue(Files.size(sweepPng) > 1000);
+        List<String> rows = Files.readAllLines(md);
+        assertTrue(rows.get(1).startsWith("<!-- jlight bench serve ") && rows.get(1).contains("dataset sharegpt-like"),
+                rows.get(1));
+        assertEquals(2, rows.stream().filter(l -> l.startsWith("| 5.0 |") || l.startsWith("| inf |")).count(),
+                rows.toString());
+        // sharegpt-like without a tokenizer: prompts are corpus words, the server's usage counts them
+        JsonNode j = JSON.readTree(dir.resolve(files.stream().filter(f -> f.toString().startsWith("jlight-infqps-concurrency4")
+                && f.toString().endsWith(".json")).findFirst().orElseThrow()).toFile());
+        assertEquals(11L * 10, j.get("total_input_tokens").asLong());
+    }
 }

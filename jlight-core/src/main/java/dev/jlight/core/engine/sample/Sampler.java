@@ -2,6 +2,7 @@ package dev.jlight.core.engine.sample;
 
 import dev.jlight.core.engine.SamplingParams;
 import dev.jlight.core.engine.TokenLogprobs;
+import dev.jlight.core.model.DeviceSampling;
 import java.util.Set;
 
 /**
@@ -33,14 +34,32 @@ public final class Sampler {
         SamplingParams params = ctx.params();
         System.arraycopy(logits, offset, x, 0, vocab);
         processors.apply(x, ctx, eos);
-        int token = params.isGreedy() ? argmax(x, vocab) : draw(params, ctx);
+        // one draw per random row, taken before the filters: the engine draws the same number
+        // for a row sampled on the device (DeviceSampler), so both paths consume the RNG alike
+        int token = params.isGreedy() ? argmax(x, vocab)
+                : draw(params.temperature(), params.topK(), params.topP(), params.minP(), ctx.rng().nextDouble());
         TokenLogprobs lp = params.logprobs() == null ? null
                 : RawLogprobs.of(logits, offset, vocab, token, params.logprobs());
         return new SampledToken(token, lp);
     }
 
-    private int draw(SamplingParams params, SamplingContext ctx) {
-        double inv = 1.0 / params.temperature();
+    /**
+     * The token a backend's sample op must pick for row {@code row} of {@code spec} from
+     * {@code logits[offset, offset + vocab)}: the host twin of {@link DeviceSampling}, the same
+     * code as {@link #sample} after the logit processors (which device sampling never needs).
+     */
+    public int sample(float[] logits, int offset, DeviceSampling spec, int row) {
+        System.arraycopy(logits, offset, x, 0, vocab);
+        if (spec.isGreedy(row)) {
+            return argmax(x, vocab);
+        }
+        return draw(spec.temperature()[row], spec.topK()[row], spec.topP()[row], spec.minP()[row],
+                spec.uniform()[row]);
+    }
+
+    /** Temperature, min_p, top_k, top_p over {@code x}, then the token where uniform * kept mass falls. */
+    private int draw(double temperature, int topK, double topP, double minP, double uniform) {
+        double inv = 1.0 / temperature;
         double max = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < vocab; i++) {
             max = Math.max(max, x[i] * inv);
@@ -51,9 +70,9 @@ public final class Sampler {
         for (int i = 0; i < vocab; i++) {
             p[i] = Math.exp(x[i] * inv - max);
         }
-        filters.minP(p, vocab, params.minP());
-        filters.topK(p, vocab, params.topK());
-        filters.topP(p, vocab, params.topP());
+        filters.minP(p, vocab, minP);
+        filters.topK(p, vocab, topK);
+        filters.topP(p, vocab, topP);
         double total = 0;
         int last = -1;
         for (int i = 0; i < vocab; i++) {
@@ -62,7 +81,7 @@ public final class Sampler {
                 last = i;
             }
         }
-        double u = ctx.rng().nextDouble() * total;
+        double u = uniform * total;
         double cum = 0;
         for (int i = 0; i < vocab; i++) {
             cum += p[i];

@@ -8,6 +8,7 @@
 // Kernels flash_attention_d{64,128}_bf16; grid (numTiles, numHeads), block 128,
 // dynamic smem 2 * 64 * (D + 8) bf16 (K and V tiles, rows padded against bank conflicts).
 #include "common.cuh"
+#include "mma.cuh"
 
 #define FLASH_BM 64
 #define FLASH_BN 64
@@ -22,17 +23,6 @@ __device__ __forceinline__ unsigned pack_raw(bf16 lo, bf16 hi) {
     unsigned short b = *reinterpret_cast<unsigned short*>(&hi);
     return (unsigned) a | ((unsigned) b << 16);
 }
-
-#ifndef JLIGHT_EMU
-// D (16x8, f32) += A (16x16 bf16, row-major fragments) * B (16x8 bf16, column fragments)
-__device__ __forceinline__ void mma_16816(float* d, const unsigned* a, const unsigned* b) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-        "{%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
-#endif
 
 template <int D>
 __device__ void flash_attention(bf16* out, const bf16* q, const bf16* kPool, const bf16* vPool,

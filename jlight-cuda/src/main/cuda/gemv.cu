@@ -26,18 +26,7 @@
 #define GEMV_UNROLL 8
 #define GEMV_ROWS 16
 
-#ifdef JLIGHT_EMU
-#define gemv_mma mma_16816  // the emulator's mma (kernel_emu.cpp)
-#else
-// D (16x8, f32) += A (16x16 bf16, row fragments) * B (16x8 bf16, column fragments)
-__device__ __forceinline__ void gemv_mma(float* d, const unsigned* a, const unsigned* b) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-        "{%0,%1,%2,%3};\n"
-        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
-#endif
+#include "mma.cuh"
 
 template <typename OutT>
 __device__ void gemv_impl(OutT* out, const bf16* x, const bf16* w, int t, int n, int k, long long ldo,
@@ -72,8 +61,8 @@ __device__ void gemv_impl(OutT* out, const bf16* x, const bf16* w, int t, int n,
         for (int u = 0; u < GEMV_UNROLL; u++) {
             const unsigned a0[4] = {va[u].x, vb[u].x, va[u].y, vb[u].y}, b0[2] = {vx[u].x, vx[u].y};
             const unsigned a1[4] = {va[u].z, vb[u].z, va[u].w, vb[u].w}, b1[2] = {vx[u].z, vx[u].w};
-            gemv_mma(acc, a0, b0);
-            gemv_mma(acc, a1, b1);
+            mma_16816(acc, a0, b0);
+            mma_16816(acc, a1, b1);
         }
     }
     // acc[e] is row g (+8 for e >= 2), token 2q + e % 2 of this warp's k chunks

@@ -10,3 +10,4 @@
 #include "gemv.cu"
 #include "attention_flash.cu"
 #include "sampling.cu"
+#include "moe.cu"

@@ -3,7 +3,7 @@
 // per-warp exchange buffer and barrier, shared memory is a global array (one block at a time).
 // Compared against plain reference implementations on random inputs:
 //   paged_attention_split_g{G}_p{P}_bf16 + attention_combine_bf16 (every split count path),
-//   gemv_{bf16,f32} (T = 1..8), read_floor.
+//   gemv_{bf16,f32} (T = 1..8), read_floor, the moe_* kernels (router, align, grouped GEMMs, sum).
 // Build and run: src/test/native/run-kernel-emu.sh (g++ with the CUDA headers for bf16).
 #include <barrier>
 #include <cmath>
@@ -36,6 +36,54 @@ static float __shfl_xor_sync(unsigned, float v, int o) {
     float r = g_exchange[warp * 32 + (lane ^ o)];
     b.arrive_and_wait();
     return r;
+}
+
+static int __shfl_xor_sync(unsigned, int v, int o) {
+    int t = threadIdx.x, warp = t >> 5, lane = t & 31;
+    auto& b = *g_warp_barriers[warp];
+    static int exchange[1024];
+    exchange[t] = v;
+    b.arrive_and_wait();
+    int r = exchange[warp * 32 + (lane ^ o)];
+    b.arrive_and_wait();
+    return r;
+}
+
+// cp.async, asynchronous as on the GPU: a copy lands in shared memory only when a wait_group
+// retires its commit group, so a stage read before its wait holds stale data and fails the check.
+struct PendingCopy { void* dst; unsigned char bytes[16]; };
+thread_local std::vector<PendingCopy> t_open_group;
+thread_local std::vector<std::vector<PendingCopy>> t_groups;
+static void cp_async16(void* smem, const void* gmem, bool valid) {
+    PendingCopy c{smem, {}};
+    if (valid) memcpy(c.bytes, gmem, 16);
+    t_open_group.push_back(c);
+}
+static void cp_async_commit() {
+    t_groups.push_back(std::move(t_open_group));
+    t_open_group.clear();
+}
+template <int N>
+static void cp_async_wait() {
+    while (t_groups.size() > (size_t) N) {
+        for (auto& c : t_groups.front()) memcpy(c.dst, c.bytes, 16);
+        t_groups.erase(t_groups.begin());
+    }
+}
+
+// ldmatrix.x4: lane l's r[m] = row l / 4, columns 2(l % 4), +1 of matrix m, whose row i's address
+// lane 8m + i gave (pointers exchanged through the warp, as the hardware does).
+static const void* g_ldm_rows[1024];
+static void ldmatrix_x4(unsigned* r, const __nv_bfloat16* p) {
+    int t = threadIdx.x, warp = t >> 5, lane = t & 31;
+    auto& bar = *g_warp_barriers[warp];
+    g_ldm_rows[t] = p;
+    bar.arrive_and_wait();
+    for (int m = 0; m < 4; m++) {
+        const __nv_bfloat16* row = static_cast<const __nv_bfloat16*>(g_ldm_rows[warp * 32 + m * 8 + lane / 4]);
+        memcpy(&r[m], row + 2 * (lane % 4), 4);
+    }
+    bar.arrive_and_wait();
 }
 
 #define __align__(x)
@@ -106,6 +154,7 @@ using std::max;
 alignas(16) float attn_smem[16 * 1024];
 alignas(16) float group_smem[16 * 1024];
 #include "../../main/cuda/attention.cu"
+#include "../../main/cuda/moe.cu"
 
 // launches fn over grid (gx, gy) with bx threads, one block at a time
 static void launch(unsigned gx, unsigned gy, unsigned bx, const std::function<void()>& fn) {
@@ -478,6 +527,89 @@ static void write_kv_case(int tokens, int kvDim, long long ld, int offset) {
     if (bad) failures++;
 }
 
+
+// ---- moe: router, align, grouped GEMMs, sum ------------------------------------------------------
+// Routes T random tokens over E experts (expert `idle` never chosen, so some tiles and experts are
+// empty), runs the four expert kernels as the backend does and compares with a per-token reference
+// that rounds the SwiGLU activation to bf16 as the GPU does. Unused rows of act and ys stay NaN,
+// so a padding row or tile that is read fails.
+static void moe_case(int T, int E, int k, int H, int I, int idle, bool renorm, int kChunk = 1 << 30) {
+    long long ldl = E + 3, ldx = H + 8, ldo = H + 4;
+    std::vector<bf16> logits((size_t) T * ldl), x((size_t) T * ldx), gu((size_t) E * 2 * I * H), dn((size_t) E * H * I);
+    for (auto& v : logits) v = b(randn());
+    for (int t = 0; t < T && idle >= 0; t++) logits[t * ldl + idle] = b(-30.f);
+    for (auto& v : x) v = b(randn());
+    for (auto& v : gu) v = b(randn() / std::sqrt((float) H));
+    for (auto& v : dn) v = b(randn() / std::sqrt((float) I));
+    std::vector<int> ids((size_t) T * k, -7);
+    std::vector<float> w((size_t) T * k, NAN);
+    launch((T + 3) / 4, 1, 128, [&] { moe_topk_bf16(ids.data(), w.data(), logits.data(), T, E, k, renorm, ldl, k, k); });
+    int badRoute = 0;
+    for (int t = 0; t < T; t++) {
+        std::vector<std::pair<float, int>> p(E);
+        float mx = -INFINITY, sum = 0;
+        for (int e = 0; e < E; e++) mx = std::max(mx, f(logits[t * ldl + e]));
+        for (int e = 0; e < E; e++) sum += (p[e] = {std::exp(f(logits[t * ldl + e]) - mx), e}).first;
+        std::stable_sort(p.begin(), p.end(), [](auto& a, auto& c) { return a.first > c.first; });
+        float picked = 0;
+        for (int j = 0; j < k; j++) picked += p[j].first / sum;
+        for (int j = 0; j < k; j++) {
+            float want = p[j].first / sum / (renorm ? picked : 1.f);
+            if (ids[t * k + j] != p[j].second || std::fabs(w[t * k + j] - want) > 1e-5f * (1 + want)) badRoute++;
+        }
+    }
+    int maxTiles = (T * k + E * (MOE_BM - 1)) / MOE_BM;
+    std::vector<int> tileExpert(maxTiles, -9), sortedRow((size_t) maxTiles * MOE_BM, -9);
+    std::vector<bf16> act((size_t) maxTiles * MOE_BM * I, b(NAN));
+    int slices = (I + std::min(kChunk, I) - 1) / std::min(kChunk, I);
+    long long sliceStride = (long long) T * k * H;
+    std::vector<float> ys((size_t) slices * sliceStride, NAN);
+    std::vector<bf16> out((size_t) T * ldo, b(NAN));
+    launch(1, 1, 1024, [&] { moe_align(tileExpert.data(), sortedRow.data(), ids.data(), T, k, E, maxTiles, k); });
+    launch(maxTiles, (I + 63) / 64, 128, [&] {
+        moe_gate_up(act.data(), x.data(), gu.data(), tileExpert.data(), sortedRow.data(), k, H, I, ldx, H);
+    });
+    launch(maxTiles, slices * ((H + 127) / 128), 128, [&] {
+        moe_down(ys.data(), act.data(), dn.data(), tileExpert.data(), sortedRow.data(), H, I, I, kChunk, sliceStride);
+    });
+    launch((H + 1023) / 1024, std::min(T, 65535), 256, [&] {
+        moe_sum_bf16(out.data(), ys.data(), ids.data(), w.data(), T, k, H, E, ldo, k, k, slices, sliceStride);
+    });
+    std::vector<float> got, want;
+    for (int t = 0; t < T; t++) {
+        std::vector<double> o(H, 0.0);
+        for (int j = 0; j < k; j++) {
+            int e = ids[t * k + j];
+            std::vector<float> a(I);
+            for (int n = 0; n < I; n++) {
+                double g = 0, u = 0;
+                for (int c = 0; c < H; c++) {
+                    g += (double) f(x[t * ldx + c]) * f(gu[((size_t) e * 2 * I + n) * H + c]);
+                    u += (double) f(x[t * ldx + c]) * f(gu[((size_t) e * 2 * I + I + n) * H + c]);
+                }
+                a[n] = f(b((float) (g / (1 + std::exp(-g)) * u)));
+            }
+            for (int c = 0; c < H; c++) {
+                double d = 0;
+                for (int n = 0; n < I; n++) d += (double) a[n] * f(dn[((size_t) e * H + c) * I + n]);
+                o[c] += w[t * k + j] * d;
+            }
+        }
+        for (int c = 0; c < H; c++) {
+            want.push_back((float) o[c]);
+            got.push_back(f(out[t * ldo + c]));
+        }
+        for (long long c = H; c < ldo; c++) {
+            if (!std::isnan(f(out[t * ldo + c]))) { printf("FAIL: moe_sum wrote past H in row %d\n", t); failures++; break; }
+        }
+    }
+    char name[200];
+    snprintf(name, sizeof name, "moe T=%d E=%d k=%d H=%d I=%d idle=%d renorm=%d (tiles %d, K slices %d)", T, E, k, H,
+             I, idle, renorm, maxTiles, slices);
+    if (badRoute) { printf("FAIL %s: %d router picks differ\n", name, badRoute); failures++; }
+    check(name, got, want, 1e-5);
+}
+
 int main() {
     silu_case(2, 1024, 1024, 2048);
     silu_case(3, 100, 104, 200);
@@ -538,6 +670,12 @@ int main() {
     gemv_case<5, bf16>(64, 776, 776, 784, 64);
     gemv_case<8, bf16>(1, 2048, 2048, 2048, 8);
     gemv_case<8, float>(48, 4096, 4096, 4096, 48);
+    // moe: N and K tails (H, I not multiples of the tiles), idle experts, k = 1 and k = E, many experts
+    moe_case(3, 4, 2, 64, 128, 3, true);
+    moe_case(70, 8, 2, 136, 200, 5, true, 64);  // down in 4 K slices, the last one short
+    moe_case(1, 64, 6, 72, 48, -1, false);
+    moe_case(5, 3, 3, 40, 24, -1, true);
+    moe_case(9, 6, 1, 264, 136, 0, false, 32);
     // read_floor reads without writing (sink stays untouched)
     std::vector<uint4> data(10000);
     for (auto& d : data) d = make_uint4(rng(), rng(), rng(), rng());

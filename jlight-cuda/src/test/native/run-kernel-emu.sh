@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the CPU emulators of src/main/cuda's kernels (one thread per CUDA thread, see
 # emu_model.h) with g++ and the CUDA headers, and runs them; checks the kernels' indexing and
-# math against reference implementations without a GPU. About 30 s.
-#   kernel_emu.cpp:   split-KV and flash attention, GEMV and read kernels
+# math against reference implementations without a GPU. About a minute.
+#   kernel_emu.cpp:   split-KV and flash attention, GEMV, read and MoE kernels
 #   sampling_emu.cpp: sample_rows_f32 against a port of the host Sampler
 #   usage: run-kernel-emu.sh [kernel_emu|sampling_emu ...]   (default: all)
 set -euo pipefail

@@ -113,6 +113,7 @@ public final class CudaBackend implements Backend {
     private final int smCount;
     private final long totalMemory;
     private final Map<RopeSpec, CudaTensor> invFreqs = new HashMap<>();
+    private final CudaMoe moe = new CudaMoe(this);
     private StepMeta stepMeta;
     private boolean closed;
     private AttentionKernel attentionKernel = parse(AttentionKernel.class, "jlight.cuda.attention", AttentionKernel.AUTO);
@@ -957,6 +958,19 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void moeTopK(Tensor topIds, Tensor topWeights, Tensor routerLogits, int k, boolean renormalize) {
+        enter();
+        moe.topK(topIds, topWeights, routerLogits, k, renormalize);
+    }
+
+    @Override
+    public void moeExperts(Tensor out, Tensor x, Tensor gateUp, Tensor down, Tensor topIds, Tensor topWeights,
+                           int numExperts) {
+        enter();
+        moe.experts(out, x, gateUp, down, topIds, topWeights, numExperts);
+    }
+
+    @Override
     public void writeKv(KvCache cache, int layer, Tensor k, Tensor v, AttentionMetadata meta) {
         enter();
         CudaKvCache c = cache(cache);
@@ -1354,7 +1368,7 @@ public final class CudaBackend implements Backend {
      * Every kernel launch of the backend goes through here: queued on the stream directly, or,
      * during a graph step, recorded (capture) or checked against the recording (replay).
      */
-    private void launch(String name, int gx, int gy, int bx, int smem, Supplier<String> what, Object... args) {
+    void launch(String name, int gx, int gy, int bx, int smem, Supplier<String> what, Object... args) {
         if (graphMode == GraphMode.EAGER) {
             kernels.launch(name, gx, gy, bx, smem, what, args);
             return;
@@ -1578,6 +1592,24 @@ public final class CudaBackend implements Backend {
         } else {
             retired.add(t);
         }
+    }
+
+    /**
+     * A step workspace of at least {@code bytes}: {@code current} when it is large enough, else a
+     * new block (grown geometrically while the arena has room) and {@code current} retired.
+     */
+    CudaTensor growWorkspace(CudaTensor current, long bytes, String what) {
+        if (current != null && current.denseBytes() >= bytes) {
+            return current;
+        }
+        long size = roundUp(Math.max(bytes, 4L << 20), 4);
+        if (current != null) {
+            retire(current);
+            if (2 * current.denseBytes() > size && arena.largestFree() > 2 * current.denseBytes() + (64L << 20)) {
+                size = 2 * current.denseBytes();
+            }
+        }
+        return newTensor(DType.F32, new long[] {size / 4}, DeviceArena.Purpose.WORKSPACE, what);
     }
 
     private void requireEager(String op) {

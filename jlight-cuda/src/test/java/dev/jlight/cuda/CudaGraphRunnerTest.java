@@ -89,7 +89,7 @@ class CudaGraphRunnerTest {
         }
     }
 
-    private static void same(String what, float[] want, float[] got, int n) {
+    static void same(String what, float[] want, float[] got, int n) {
         for (int i = 0; i < n; i++) {
             if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i])) {
                 fail(what + ": logit " + i + " is " + got[i] + ", eager " + want[i]);

@@ -3,11 +3,13 @@ package dev.jlight.cuda;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.jlight.core.backend.Backend;
 import dev.jlight.core.backend.Tensor;
 import dev.jlight.core.weights.DType;
 import dev.jlight.core.weights.WeightTensor;
+import dev.jlight.cpu.CpuBackend;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Locale;
@@ -29,6 +31,18 @@ final class GpuHarness {
 
     /** A GPU output view with one guard row above and below inside {@code full}. */
     record Guarded(Tensor full, float[] before, long rows, long cols) {
+    }
+
+    /** A GPU backend with a fixed arena; the calling test is skipped, with the reason, where none opens. */
+    static CudaBackend openGpu(long arenaBytes) {
+        CudaBackend.Availability a = CudaBackend.probe();
+        assumeTrue(a.available(), () -> "skipped, no GPU backend here: " + a.reason());
+        return new CudaBackend(CudaBackend.Options.defaults().withArenaBytes(arenaBytes));
+    }
+
+    /** The CPU reference backend on half the cores. */
+    static CpuBackend cpuTwin() {
+        return new CpuBackend(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
     }
 
     GpuHarness(CudaBackend gpu, Backend cpu, String caseName) {

@@ -16,10 +16,13 @@ import java.util.Locale;
  * The two ceilings of the GPU as JLight sees it, and where the decode path stands against them:
  * the memory-read floor (a device-to-device copy: bytes read + written over time), cuBLASLt's
  * bf16 GEMM rate at 4096³, GEMV bandwidth at Llama-3.1-8B decode shapes (T=1, 2, 4, 8: cuBLASLt and the
- * GEMV kernel; T=64 cuBLASLt for comparison), and paged decode attention bandwidth. Times are medians of device-event timings;
- * inputs are random (never zeros), weights rotated among copies larger than L2 together.
+ * GEMV kernel; T=64 cuBLASLt for comparison), paged decode attention bandwidth, and Mixtral-8x7B's
+ * routed experts (moeExperts at T = 1, 64, 512, 4096 against the same routing run as one cuBLASLt
+ * GEMM pair per expert). Times are medians of device-event timings; inputs are random (never
+ * zeros), weights rotated among copies larger than L2 together.
  *
- * <pre>java --enable-native-access=ALL-UNNAMED -cp ... dev.jlight.cuda.bench.CudaMicroBench [iterations]</pre>
+ * <pre>java --enable-native-access=ALL-UNNAMED -cp ... dev.jlight.cuda.bench.CudaMicroBench [iterations] [moe]</pre>
+ * ({@code moe}: the copy floor and the MoE rows only)
  */
 public final class CudaMicroBench {
     private record Row(String what, String shape, double medianUs, String rate, String ratio) {
@@ -45,6 +48,12 @@ public final class CudaMicroBench {
             System.out.println("device: " + gpu.describe());
             CudaMicroBench b = new CudaMicroBench(gpu, iterations);
             double floor = b.copyFloor();
+            if (args.length > 1 && args[1].equals("moe")) {
+                b.mixtralExperts(floor);
+                b.print();
+                System.out.println(gpu.arena().summary());
+                return;
+            }
             b.gemm(4096, 4096, 4096);
             b.gemm(8192, 8192, 8192);
             int h = 4096, inter = 14336, q = 4096, kv = 1024, vocab = 128256;
@@ -57,6 +66,7 @@ public final class CudaMicroBench {
             b.decodeAttention(1, 640, 32, 8, 128, floor);
             b.decodeAttention(1, 8192, 32, 8, 128, floor);
             b.decodeAttention(256, 640, 32, 8, 128, floor);
+            b.mixtralExperts(floor);
             b.print();
             System.out.println(gpu.arena().summary());
         }
@@ -193,6 +203,76 @@ public final class CudaMicroBench {
             gpu.setAttentionKernel(before);
         }
         cache.close();
+    }
+
+    /** Mixtral-8x7B's routed experts (H 4096, I 14336, E 8, top-2) at decode and prefill sizes. */
+    private void mixtralExperts(double floor) {
+        int h = 4096, inter = 14336, e = 8, k = 2;
+        Tensor gateUp = random(DType.BF16, 2L * e * inter, h);
+        Tensor down = random(DType.BF16, (long) e * h, inter);
+        for (int t : new int[] {1, 64, 512, 4096}) {
+            moeExperts(t, e, k, h, inter, gateUp, down, floor);
+        }
+    }
+
+    /**
+     * moeExperts on a random routing (each token k distinct experts, uniformly): TFLOP/s of the
+     * 2*T*k*3*H*I expert flops and GB/s of the weights of the experts it touched; the baseline
+     * ("vs") is the same routing as a loop over experts of cuBLASLt matmul (or GEMV) gate/up,
+     * siluMul, matmul down on rows already grouped by expert (no gather, no weighting, no sum).
+     */
+    private void moeExperts(int t, int e, int k, int h, int inter, Tensor gateUp, Tensor down, double floor) {
+        java.util.Random r = new java.util.Random(t);
+        int[] ids = new int[t * k];
+        float[] w = new float[t * k];
+        int[] count = new int[e];
+        for (int i = 0; i < t; i++) {
+            int[] perm = r.ints(0, e).distinct().limit(k).toArray();
+            for (int j = 0; j < k; j++) {
+                ids[i * k + j] = perm[j];
+                w[i * k + j] = 1f / k;
+                count[perm[j]]++;
+            }
+        }
+        Tensor topIds = gpu.allocate(DType.I32, t, k);
+        Tensor topWeights = gpu.allocate(DType.F32, t, k);
+        gpu.upload(topIds, MemorySegment.ofArray(ids));
+        gpu.upload(topWeights, MemorySegment.ofArray(w));
+        Tensor x = random(DType.BF16, t, h);
+        Tensor out = gpu.allocate(DType.BF16, t, h);
+        double us = median(gpu.timeMs(() -> gpu.moeExperts(out, x, gateUp, down, topIds, topWeights, e), 3,
+                iterations)) * 1000;
+        // baseline: per expert, its rows already grouped
+        Tensor xs = random(DType.BF16, (long) t * k, h);
+        Tensor gu = gpu.allocate(DType.BF16, (long) t * k, 2L * inter);
+        Tensor act = gpu.allocate(DType.BF16, (long) t * k, inter);
+        Tensor ys = gpu.allocate(DType.BF16, (long) t * k, h);
+        Runnable perExpert = () -> {
+            long row = 0;
+            for (int ex = 0; ex < e; ex++) {
+                if (count[ex] == 0) {
+                    continue;
+                }
+                long end = row + count[ex];
+                Tensor a = gpu.sliceRows(act, row, end);
+                gpu.matmul(gpu.sliceRows(gu, row, end), gpu.sliceRows(xs, row, end),
+                        gpu.sliceRows(gateUp, 2L * ex * inter, 2L * (ex + 1) * inter));
+                gpu.siluMul(a, gpu.sliceRows(gu, row, end));
+                gpu.matmul(gpu.sliceRows(ys, row, end), a, gpu.sliceRows(down, (long) ex * h, (long) (ex + 1) * h));
+                row = end;
+            }
+        };
+        double baseUs = median(gpu.timeMs(perExpert, 3, iterations)) * 1000;
+        long touched = Arrays.stream(count).filter(c -> c > 0).count();
+        double tflops = 2.0 * t * k * 3 * h * inter / (us * 1e6);
+        double gbs = touched * 3.0 * h * inter * 2 / (us * 1e3);
+        String shape = "T=" + t + " E=" + e + " k=" + k + " H=" + h + " I=" + inter;
+        rows.add(new Row("moeExperts", shape, us, fmt("%.0f TFLOP/s", tflops),
+                fmt("%.2fx per-expert", baseUs / us)));
+        rows.add(new Row("  weights read", touched + " experts", us, fmt("%.0f GB/s", gbs),
+                fmt("%.0f%% of floor", 100 * gbs / floor)));
+        rows.add(new Row("  per-expert cuBLASLt", shape, baseUs, fmt("%.0f TFLOP/s", 2.0 * t * k * 3 * h * inter
+                / (baseUs * 1e6)), "baseline"));
     }
 
     /**

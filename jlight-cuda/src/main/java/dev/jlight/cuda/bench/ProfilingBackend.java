@@ -202,6 +202,21 @@ final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public void moeTopK(Tensor topIds, Tensor topWeights, Tensor routerLogits, int k, boolean renormalize) {
+        int s = begin();
+        gpu.moeTopK(topIds, topWeights, routerLogits, k, renormalize);
+        end(s, "moeTopK");
+    }
+
+    @Override
+    public void moeExperts(Tensor out, Tensor x, Tensor gateUp, Tensor down, Tensor topIds, Tensor topWeights,
+                           int numExperts) {
+        int s = begin();
+        gpu.moeExperts(out, x, gateUp, down, topIds, topWeights, numExperts);
+        end(s, "moeExperts");
+    }
+
+    @Override
     public void writeKv(KvCache cache, int layer, Tensor k, Tensor v, AttentionMetadata meta) {
         int s = begin();
         gpu.writeKv(cache, layer, k, v, meta);

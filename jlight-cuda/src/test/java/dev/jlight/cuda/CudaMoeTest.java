@@ -136,7 +136,7 @@ class CudaMoeTest {
         int e = 8, k = 2, hidden = 4096, inter = 14336;
         String name = "moeExperts mixtral-8x7b(T=" + t + ")";
         GpuHarness h = new GpuHarness(gpu, cpu, name);
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {   // filled by parallel threads
             Pair gateUp = bigWeight(arena, "gateUp", 2L * e * inter, hidden, 7);
             Pair down = bigWeight(arena, "down", (long) e * hidden, inter, 8);
             compare(h, name, h.randomAct(t, hidden), gateUp, down, routing(h.random, t, e, k, -1), e);

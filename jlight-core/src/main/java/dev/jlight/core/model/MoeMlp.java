@@ -16,7 +16,9 @@ public record MoeMlp(Backend backend, Tensor router, Tensor gateUp, Tensor down,
     public void forward(Tensor out, Tensor x, StepScratch scratch) {
         int e = spec.numExperts();
         int k = spec.topK();
-        Tensor logits = scratch.rows("moe.routerLogits", backend.activationDType(), e);
+        // router logits in f32 on every backend: the choice of experts is discrete, and a bf16
+        // rounding of a logit (~0.4 %) flips near-tied choices that HF's fp32 router keeps
+        Tensor logits = scratch.rows("moe.routerLogits", DType.F32, e);
         Tensor ids = scratch.rows("moe.topIds", DType.I32, k);
         Tensor weights = scratch.rows("moe.topWeights", DType.F32, k);
         backend.matmul(logits, x, router);

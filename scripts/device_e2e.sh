@@ -20,6 +20,9 @@ summary=$OUT/e2e-summary.txt
 : > "$summary"
 model=${JLIGHT_E2E_MODEL:-models/jlight-demo}
 device=${JLIGHT_E2E_DEVICE:-cuda}
+# extra model flags, e.g. JLIGHT_E2E_MODEL_ARGS="--load-format dummy" when the device run leaves the
+# demo model's trained weights behind (the 64 MiB transfer limit): the same path on random weights
+read -r -a margs <<< "${JLIGHT_E2E_MODEL_ARGS:-}"
 port=${JLIGHT_E2E_PORT:-18080}
 key=e2e-key
 status=0
@@ -43,22 +46,22 @@ jlight=(java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAM
 name=jlight-demo
 
 # ---- 1. generate ----------------------------------------------------------------------------
-timeout 120 "${jlight[@]}" generate --model "$model" --device "$device" -p "Once upon a time" --max-tokens 48 --temperature 0 \
+timeout 120 "${jlight[@]}" generate --model "$model" "${margs[@]}" --device "$device" -p "Once upon a time" --max-tokens 48 --temperature 0 \
   > "$OUT/generate-greedy.txt" 2> "$OUT/generate-greedy.err"
 rc=$?
 check "generate --device $device greedy exits 0 (rc $rc)" test "$rc" -eq 0
 check "generate greedy printed text" test -s "$OUT/generate-greedy.txt"
-timeout 120 "${jlight[@]}" generate --model "$model" --device "$device" -p "The little robot" --max-tokens 48 \
+timeout 120 "${jlight[@]}" generate --model "$model" "${margs[@]}" --device "$device" -p "The little robot" --max-tokens 48 \
   --temperature 0.8 --top-k 40 --top-p 0.9 --seed 7 > "$OUT/generate-sampled.txt" 2> "$OUT/generate-sampled.err"
 rc=$?
 check "generate --device $device sampled exits 0 (rc $rc)" test "$rc" -eq 0
-timeout 120 "${jlight[@]}" generate --model "$model" --device "$device" -p "The little robot" --max-tokens 48 \
+timeout 120 "${jlight[@]}" generate --model "$model" "${margs[@]}" --device "$device" -p "The little robot" --max-tokens 48 \
   --temperature 0.8 --top-k 40 --top-p 0.9 --seed 7 > "$OUT/generate-sampled-again.txt" 2>/dev/null
 check "generate sampled printed text" test -s "$OUT/generate-sampled.txt"
 check "generate seeded sampling is reproducible" cmp -s "$OUT/generate-sampled.txt" "$OUT/generate-sampled-again.txt"
 
 # ---- 2. bad input on the device --------------------------------------------------------------
-timeout 120 "${jlight[@]}" generate --model "$model" --device "$device" -p "x" --kv-cache-memory 1KiB \
+timeout 120 "${jlight[@]}" generate --model "$model" "${margs[@]}" --device "$device" -p "x" --kv-cache-memory 1KiB \
   > /dev/null 2> "$OUT/generate-small-kv.err"
 rc=$?
 check "too small KV cache exits 2 (rc $rc)" test "$rc" -eq 2
@@ -71,7 +74,7 @@ if curl -s -o /dev/null "$base/health" 2>/dev/null; then
   log "FAIL port $port already answers: another server would take these requests (set JLIGHT_E2E_PORT)"
   exit 1
 fi
-"${jlight[@]}" serve --model "$model" --served-model-name "$name" --device "$device" --host 127.0.0.1 --port "$port" --api-key "$key" \
+"${jlight[@]}" serve --model "$model" "${margs[@]}" --served-model-name "$name" --device "$device" --host 127.0.0.1 --port "$port" --api-key "$key" \
   > "$OUT/serve.log" 2>&1 &
 server=$!
 up=false

@@ -1,6 +1,5 @@
 package dev.jlight.cuda;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.jlight.core.backend.AttentionMetadata;
 import dev.jlight.core.backend.KvCache;
@@ -36,10 +35,8 @@ class CudaAttentionTest {
 
     @BeforeAll
     static void open() {
-        CudaBackend.Availability a = CudaBackend.probe();
-        assumeTrue(a.available(), () -> "skipped, no GPU backend here: " + a.reason());
-        gpu = new CudaBackend(CudaBackend.Options.defaults().withArenaBytes(4L << 30));
-        cpu = new CpuBackend(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
+        gpu = GpuHarness.openGpu(4L << 30);
+        cpu = GpuHarness.cpuTwin();
     }
 
     @AfterAll

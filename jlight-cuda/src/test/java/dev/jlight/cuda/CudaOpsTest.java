@@ -1,6 +1,5 @@
 package dev.jlight.cuda;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.jlight.core.backend.RopeSpec;
 import dev.jlight.core.weights.DType;
@@ -29,10 +28,8 @@ class CudaOpsTest {
 
     @BeforeAll
     static void open() {
-        CudaBackend.Availability a = CudaBackend.probe();
-        assumeTrue(a.available(), () -> "skipped, no GPU backend here: " + a.reason());
-        gpu = new CudaBackend(CudaBackend.Options.defaults().withArenaBytes(6L << 30));
-        cpu = new CpuBackend(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
+        gpu = GpuHarness.openGpu(6L << 30);
+        cpu = GpuHarness.cpuTwin();
         System.out.println("cuda ops test on " + gpu.describe());
     }
 

@@ -57,7 +57,11 @@ final class ChatEndpoint {
 
     private void respond(Context ctx, Generation g, SamplingRequest req, String id, long created, String model)
             throws InterruptedException {
-        CompletionResult r = g.collect().getFirst();
+        List<CompletionResult> results = DisconnectWatch.collect(ctx, g, id);
+        if (results == null) {
+            return;
+        }
+        CompletionResult r = results.getFirst();
         ObjectNode body = header(id, created, model, "chat.completion");
         ArrayNode choices = body.putArray("choices");
         for (CompletionResult.Choice c : r.choices()) {

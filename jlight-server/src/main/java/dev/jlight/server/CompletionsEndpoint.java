@@ -127,7 +127,10 @@ final class CompletionsEndpoint {
 
     private void respond(Context ctx, Generation g, SamplingRequest req, int n, String id, long created, String model,
                          List<String> echoText) throws InterruptedException {
-        List<CompletionResult> results = g.collect();
+        List<CompletionResult> results = DisconnectWatch.collect(ctx, g, id);
+        if (results == null) {
+            return;
+        }
         ObjectNode body = ChatEndpoint.header(id, created, model, "text_completion");
         ArrayNode choices = body.putArray("choices");
         int prompt = 0;

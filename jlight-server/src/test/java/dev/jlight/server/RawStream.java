@@ -29,16 +29,7 @@ final class RawStream implements AutoCloseable {
     }
 
     static RawStream post(int port, String path, String body, String key) throws IOException {
-        Socket s = new Socket();
-        s.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
-        s.setSoTimeout(60_000);
-        byte[] b = body.getBytes(StandardCharsets.UTF_8);
-        String head = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nContent-Type: application/json\r\n"
-                + (key == null ? "" : "Authorization: Bearer " + key + "\r\n") + "Content-Length: " + b.length + "\r\n\r\n";
-        OutputStream out = s.getOutputStream();
-        out.write(head.getBytes(StandardCharsets.US_ASCII));
-        out.write(b);
-        out.flush();
+        Socket s = send(port, path, body, key);
         InputStream in = s.getInputStream();
         String statusLine = line(in);
         int status = Integer.parseInt(statusLine.split(" ")[1]);
@@ -49,6 +40,27 @@ final class RawStream implements AutoCloseable {
             }
         }
         return new RawStream(s, in, status, chunked);
+    }
+
+    /** Connects and sends a POST without waiting for any of the answer (a non-streamed request's client). */
+    static Socket send(int port, String path, String body, String key) throws IOException {
+        Socket s = new Socket();
+        s.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
+        s.setSoTimeout(60_000);
+        write(s, path, body, key);
+        return s;
+    }
+
+    /** Writes one POST on an open connection (a first request, or the next one on a kept-alive connection). */
+    static void write(Socket s, String path, String body, String key) throws IOException {
+        int port = s.getPort();
+        byte[] b = body.getBytes(StandardCharsets.UTF_8);
+        String head = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nContent-Type: application/json\r\n"
+                + (key == null ? "" : "Authorization: Bearer " + key + "\r\n") + "Content-Length: " + b.length + "\r\n\r\n";
+        OutputStream out = s.getOutputStream();
+        out.write(head.getBytes(StandardCharsets.US_ASCII));
+        out.write(b);
+        out.flush();
     }
 
     int status() {
@@ -112,7 +124,7 @@ final class RawStream implements AutoCloseable {
         return true;
     }
 
-    private static String line(InputStream in) throws IOException {
+    static String line(InputStream in) throws IOException {
         StringBuilder sb = new StringBuilder();
         int c;
         while ((c = in.read()) >= 0) {

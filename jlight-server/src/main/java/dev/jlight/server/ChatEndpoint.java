@@ -118,10 +118,7 @@ final class ChatEndpoint {
                 generated = o.generatedTokens();
             }
             if (req.includeUsage() && !failed) {
-                ObjectNode last = header(id, created, model, "chat.completion.chunk");
-                last.putArray("choices");
-                last.set("usage", usage(promptTokens, generated));
-                sse.send(last);
+                sse.send(usageChunk(id, created, model, "chat.completion.chunk", promptTokens, generated));
             }
             sse.done();
         } catch (IOException e) {
@@ -164,6 +161,14 @@ final class ChatEndpoint {
         u.put("completion_tokens", completion);
         u.put("total_tokens", prompt + completion);
         return u;
+    }
+
+    /** The last chunk of a stream that asked for {@code stream_options.include_usage}: no choices, the totals. */
+    static ObjectNode usageChunk(String id, long created, String model, String object, int prompt, int completion) {
+        ObjectNode last = header(id, created, model, object);
+        last.putArray("choices");
+        last.set("usage", usage(prompt, completion));
+        return last;
     }
 
     /** vLLM's stop_reason: the stop string or stop token id that ended the choice, else null. */

@@ -205,10 +205,7 @@ final class CompletionsEndpoint {
                     prompt += ids.get(p).length;
                     completion += generated[p];
                 }
-                ObjectNode last = ChatEndpoint.header(id, created, model, "text_completion");
-                last.putArray("choices");
-                last.set("usage", ChatEndpoint.usage(prompt, completion));
-                sse.send(last);
+                sse.send(ChatEndpoint.usageChunk(id, created, model, "text_completion", prompt, completion));
             }
             sse.done();
         } catch (IOException e) {

@@ -61,10 +61,33 @@ class NonStreamedDisconnectTest {
                 if (i > 0) {
                     RawStream.write(s, CompletionsEndpoint.PATH, req.toString(), TestServers.KEY);
                 }
-                String body = readResponse(s.getInputStream());
-                assertEquals(4, Http.JSON.readTree(body).path("usage").path("completion_tokens").asInt(), body);
+                Response r = readResponse(s.getInputStream());
+                assertEquals(4, Http.JSON.readTree(r.body()).path("usage").path("completion_tokens").asInt(), r.body());
+                assertTrue(!r.closes(), "the connection stays open");
             }
         }
+    }
+
+    /**
+     * Bytes that arrive while a request runs are a pipelined request, not a hang-up: the running
+     * request finishes, and since the watch had to swallow the next one, the connection closes
+     * after the first answer instead of leaving that request unanswered on a live connection.
+     */
+    @Test
+    void pipelinedRequestIsNotTakenForAHangUp() throws Exception {
+        ObjectNode req = Http.obj().put("prompt", "Once upon a time").put("max_tokens", 200).put("ignore_eos", true);
+        double atLength = metric(http, "jlight:request_success_total", LENGTH);
+        double generated = metric(http, "jlight:generation_tokens_total", null);
+        try (Socket s = RawStream.send(server.port(), CompletionsEndpoint.PATH, req.toString(), TestServers.KEY)) {
+            awaitTrue(() -> metric(http, "jlight:generation_tokens_total", null) > generated, "generation starts");
+            RawStream.write(s, CompletionsEndpoint.PATH, req.toString(), TestServers.KEY);
+            Response first = readResponse(s.getInputStream());
+            assertEquals("length", Http.JSON.readTree(first.body()).path("choices").path(0).path("finish_reason")
+                    .asText(), first.body());
+            assertTrue(first.closes(), "the connection closes after the answer");
+            assertEquals(-1, s.getInputStream().read(), "nothing follows the first answer");
+        }
+        assertEquals(1.0, metric(http, "jlight:request_success_total", LENGTH) - atLength);
     }
 
     private static ObjectNode long_() {
@@ -111,19 +134,24 @@ class NonStreamedDisconnectTest {
         }
     }
 
+    /** A response's body and whether it said {@code Connection: close}. */
+    private record Response(String body, boolean closes) {
+    }
+
     /** One 200 response with a Content-Length body, read to its end and no further. */
-    private static String readResponse(InputStream in) throws IOException {
+    private static Response readResponse(InputStream in) throws IOException {
         String status = RawStream.line(in);
         assertTrue(status != null && status.startsWith("HTTP/1.1 200"), "status " + status);
         int length = -1;
+        boolean closes = false;
         for (String h = RawStream.line(in); !h.isEmpty(); h = RawStream.line(in)) {
             String lower = h.toLowerCase(Locale.ROOT);
-            assertTrue(!lower.startsWith("connection:") || !lower.contains("close"), "connection kept: " + h);
+            closes |= lower.startsWith("connection:") && lower.contains("close");
             if (lower.startsWith("content-length:")) {
                 length = Integer.parseInt(h.substring(h.indexOf(':') + 1).trim());
             }
         }
         assertTrue(length > 0, "a Content-Length body");
-        return new String(in.readNBytes(length), StandardCharsets.UTF_8);
+        return new Response(new String(in.readNBytes(length), StandardCharsets.UTF_8), closes);
     }
 }

@@ -1050,10 +1050,8 @@ public final class CudaBackend implements Backend {
                 long part = 0, counters = 0;
                 if (plan.maxSplits() > 1) {
                     long bytes = (long) t * numHeads * plan.maxSplits() * (hd + 2L) * 4;
-                    if (splitPartials == null || splitPartials.denseBytes() < bytes) {
-                        if (arena.largestFree() < Math.max(bytes, 4L << 20) + (16L << 20)) {
-                            plan = SplitPlan.whole(bound); // no room for partials (a full arena): no split
-                        }
+                    if (!roomForPartials(bytes)) {
+                        plan = SplitPlan.whole(bound); // no room for partials (a full arena): no split
                     }
                     if (plan.maxSplits() > 1) {
                         part = splitPartials(bytes);
@@ -1085,12 +1083,9 @@ public final class CudaBackend implements Backend {
                 long part = 0;
                 if (maxSplits > 1) {
                     long bytes = (long) t * numHeads * maxSplits * (hd + 2L) * 4;
-                    if (splitPartials == null || splitPartials.denseBytes() < bytes) {
-                        // no room for partials (a full arena): no split
-                        if (arena.largestFree() < Math.max(bytes, 4L << 20) + (16L << 20)) {
-                            splitSize = bound;
-                            maxSplits = 1;
-                        }
+                    if (!roomForPartials(bytes)) { // a full arena: no split
+                        splitSize = bound;
+                        maxSplits = 1;
                     }
                     if (maxSplits > 1) {
                         part = splitPartials(bytes);
@@ -1164,19 +1159,14 @@ public final class CudaBackend implements Backend {
 
     /** The split partials buffer, at least {@code bytes} (a larger one replaces it; the old one is retired). */
     private long splitPartials(long bytes) {
-        if (splitPartials == null || splitPartials.denseBytes() < bytes) {
-            if (splitPartials != null) {
-                retire(splitPartials);
-            }
-            long size = Math.max(bytes, 4L << 20);
-            if (splitPartials != null && 2 * splitPartials.denseBytes() > size
-                    && arena.largestFree() > 2 * splitPartials.denseBytes() + (64L << 20)) {
-                size = 2 * splitPartials.denseBytes(); // grow geometrically while there is room
-            }
-            splitPartials = newTensor(DType.F32, new long[] {size / 4}, DeviceArena.Purpose.WORKSPACE,
-                    "split-KV attention partials");
-        }
+        splitPartials = growWorkspace(splitPartials, bytes, "split-KV attention partials");
         return splitPartials.ptr();
+    }
+
+    /** Whether a split kernel can have its partials: the buffer is big enough, or the arena has room to grow it. */
+    private boolean roomForPartials(long bytes) {
+        return (splitPartials != null && splitPartials.denseBytes() >= bytes)
+                || arena.largestFree() >= Math.max(bytes, 4L << 20) + (16L << 20);
     }
 
     /**

@@ -137,12 +137,7 @@ final class ChatEndpoint {
         choice.put("index", index);
         choice.set("delta", delta);
         choice.set("logprobs", logprobs == null ? F.nullNode() : logprobs);
-        if (finish == null) {
-            choice.putNull("finish_reason");
-        } else {
-            choice.put("finish_reason", finish);
-            putStopReason(choice, stopReason);
-        }
+        putFinish(choice, finish, stopReason);
         return c;
     }
 
@@ -169,6 +164,16 @@ final class ChatEndpoint {
         last.putArray("choices");
         last.set("usage", usage(prompt, completion));
         return last;
+    }
+
+    /** A streamed choice's finish_reason (null while it runs) and, once finished, vLLM's stop_reason. */
+    static void putFinish(ObjectNode choice, String finish, Object stopReason) {
+        if (finish == null) {
+            choice.putNull("finish_reason");
+        } else {
+            choice.put("finish_reason", finish);
+            putStopReason(choice, stopReason);
+        }
     }
 
     /** vLLM's stop_reason: the stop string or stop token id that ended the choice, else null. */

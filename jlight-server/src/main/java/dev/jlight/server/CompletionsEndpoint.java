@@ -224,12 +224,7 @@ final class CompletionsEndpoint {
         choice.put("index", index);
         choice.put("text", text);
         choice.set("logprobs", logprobs == null ? F.nullNode() : logprobs);
-        if (finish == null) {
-            choice.putNull("finish_reason");
-        } else {
-            choice.put("finish_reason", finish);
-            ChatEndpoint.putStopReason(choice, stopReason);
-        }
+        ChatEndpoint.putFinish(choice, finish, stopReason);
         return c;
     }
 }

@@ -240,6 +240,7 @@ __device__ void decode_attention(bf16* out, float* part, int* counters, const bf
         const int* queryStart, const int* seqLens, const int* blockTables, const int* tokenSeq, int numKvHeads, \
         int blockSize, int maxBlocks, float scale, long long ldo, long long ldq, int splitSize, int maxSplits,  \
         int numTokens) {                                                                                       \
+        pdl_entry();                                                                                           \
         decode_attention<D, G>(out, part, counters, q, kPool, vPool, queryStart, seqLens, blockTables, tokenSeq, \
                                numKvHeads, blockSize, maxBlocks, scale, ldo, ldq, splitSize, maxSplits,         \
                                numTokens);                                                                     \

@@ -11,6 +11,22 @@
 #define JLIGHT_BLOCK_SHARED __shared__
 #endif
 
+// Programmatic dependent launch (Hopper): a kernel that the host launches with the
+// PROGRAMMATIC_STREAM_SERIALIZATION attribute (Kernels.PDL lists them) may be scheduled while
+// the kernel before it on the stream is still running, so its blocks' launch and prologue hide
+// behind that kernel's tail instead of starting after it drains (at batch 1 a decode step is ~290
+// short kernels). pdl_entry() must come before the kernel's first read of anything an earlier
+// kernel wrote and before its first global write: griddepcontrol.wait returns once the previous
+// grid has completed and its memory is visible. launch_dependents then lets the next kernel
+// launch early in turn. Without the attribute (or before sm_90, or in the CPU emulator) both are
+// no-ops, so the kernels stay correct under plain launches.
+__device__ __forceinline__ void pdl_entry() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+    asm volatile("griddepcontrol.launch_dependents;" :::);
+#endif
+}
+
 typedef __nv_bfloat16 bf16;
 typedef __nv_bfloat162 bf162;
 

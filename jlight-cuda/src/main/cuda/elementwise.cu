@@ -16,9 +16,11 @@ __device__ void add_bias_impl(T* x, const bf16* bias, int rows, int cols, long l
 
 // x [rows, cols] (stride ldx) += bias [cols] (bf16 weight)
 extern "C" __global__ void add_bias_bf16(bf16* x, const bf16* bias, int rows, int cols, long long ldx) {
+    pdl_entry();
     add_bias_impl(x, bias, rows, cols, ldx);
 }
 extern "C" __global__ void add_bias_f32(float* x, const bf16* bias, int rows, int cols, long long ldx) {
+    pdl_entry();
     add_bias_impl(x, bias, rows, cols, ldx);
 }
 
@@ -33,9 +35,11 @@ __device__ void add_impl(T* x, const T* y, int rows, int cols, long long ldx, lo
 
 // x [rows, cols] (stride ldx) += y [rows, cols] (stride ldy), same dtype
 extern "C" __global__ void add_bf16(bf16* x, const bf16* y, int rows, int cols, long long ldx, long long ldy) {
+    pdl_entry();
     add_impl(x, y, rows, cols, ldx, ldy);
 }
 extern "C" __global__ void add_f32(float* x, const float* y, int rows, int cols, long long ldx, long long ldy) {
+    pdl_entry();
     add_impl(x, y, rows, cols, ldx, ldy);
 }
 
@@ -50,9 +54,11 @@ __device__ void scale_impl(T* x, float s, int rows, int cols, long long ldx) {
 
 // x [rows, cols] (stride ldx) *= s
 extern "C" __global__ void scale_bf16(bf16* x, float s, int rows, int cols, long long ldx) {
+    pdl_entry();
     scale_impl(x, s, rows, cols, ldx);
 }
 extern "C" __global__ void scale_f32(float* x, float s, int rows, int cols, long long ldx) {
+    pdl_entry();
     scale_impl(x, s, rows, cols, ldx);
 }
 
@@ -61,6 +67,7 @@ extern "C" __global__ void scale_f32(float* x, float s, int rows, int cols, long
 // load; the math per element is the same either way.
 extern "C" __global__ void silu_mul_bf16(bf16* out, const bf16* gu, int rows, int inter, long long ldo,
                                          long long ldg) {
+    pdl_entry();
     bool vec = (inter & 7) == 0 && (ldo & 7) == 0 && (ldg & 7) == 0 && ((uintptr_t) out & 15) == 0
                && ((uintptr_t) gu & 15) == 0;
     for (int r = blockIdx.y; r < rows; r += gridDim.y) {

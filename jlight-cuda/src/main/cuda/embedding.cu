@@ -7,6 +7,7 @@
 // out [n, cols] (stride ldo) = src [numSrc, cols] (stride lds) rows at idx [n] (I32, stride ldi)
 extern "C" __global__ void gather_rows_bf16(bf16* out, const bf16* src, const int* idx, int n, int cols,
                                             int numSrc, long long ldo, long long lds, long long ldi) {
+    pdl_entry();
     for (int i = blockIdx.x; i < n; i += gridDim.x) {
         int row = idx[i * ldi];
         bf16* o = out + i * ldo;
@@ -22,6 +23,7 @@ extern "C" __global__ void gather_rows_bf16(bf16* out, const bf16* src, const in
 // Same for f32 rows (gatherRows on f32 tensors).
 extern "C" __global__ void gather_rows_f32(float* out, const float* src, const int* idx, int n, int cols,
                                            int numSrc, long long ldo, long long lds, long long ldi) {
+    pdl_entry();
     for (int i = blockIdx.x; i < n; i += gridDim.x) {
         int row = idx[i * ldi];
         float* o = out + i * ldo;

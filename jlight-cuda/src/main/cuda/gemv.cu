@@ -20,6 +20,7 @@
 // Rows past N repeat row N - 1 (their sums are not stored); k past K reads zeros.
 // Needs K % 8 == 0 and 16-byte aligned rows of x and w (the host checks, and uses cuBLASLt otherwise).
 // Kernels gemv_{bf16|f32} (output dtype); grid ceil(N / 16), block 32 * GEMV_WARPS, no dynamic smem.
+// gemv_swiglu_bf16: the gate/up projection with Llama's silu·mul fused in (below).
 #include "common.cuh"
 
 #define GEMV_WARPS 8
@@ -28,14 +29,20 @@
 
 #include "mma.cuh"
 
-template <typename OutT>
+// SWIGLU: w is gate_up [2n, K] (n gate rows, then n up rows) and out [T, n] = silu(x·gateᵀ) *
+// (x·upᵀ): a block takes gate rows row0..row0+7 as its mma rows 0-7 and the matching up rows as
+// rows 8-15, so both halves of an output meet in the block. Gate and up are rounded to bf16
+// before silu·mul, as the unfused gemv_bf16 + silu_mul_bf16 pair does: same bits, one launch
+// less and no [T, 2n] intermediate.
+template <typename OutT, bool SWIGLU>
 __device__ void gemv_impl(OutT* out, const bf16* x, const bf16* w, int t, int n, int k, long long ldo,
                           long long ldx, long long ldw) {
     JLIGHT_BLOCK_SHARED float partial[GEMV_WARPS][32][4];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int g = lane >> 2, q = lane & 3;
-    const long long row0 = (long long) blockIdx.x * GEMV_ROWS;
-    const long long ra = min(row0 + g, (long long) n - 1), rb = min(row0 + g + 8, (long long) n - 1);
+    const long long row0 = (long long) blockIdx.x * (SWIGLU ? GEMV_ROWS / 2 : GEMV_ROWS);
+    const long long ra = min(row0 + g, (long long) n - 1);
+    const long long rb = SWIGLU ? ra + n : min(row0 + g + 8, (long long) n - 1);
     const bf16* wa = w + ra * ldw + q * 8;
     const bf16* wb = w + rb * ldw + q * 8;
     const bool hasX = g < t;
@@ -43,8 +50,13 @@ __device__ void gemv_impl(OutT* out, const bf16* x, const bf16* w, int t, int n,
     const int chunks = (k + 31) >> 5;
     const uint4 zero = make_uint4(0, 0, 0, 0);
     float acc[4] = {0.f, 0.f, 0.f, 0.f};
-    for (int c0 = warp; c0 < chunks; c0 += GEMV_WARPS * GEMV_UNROLL) {
-        uint4 va[GEMV_UNROLL], vb[GEMV_UNROLL], vx[GEMV_UNROLL];
+    // The weights are never written during a step, so the first chunks' loads are issued before
+    // pdl_entry(): under a programmatic launch they stream while the kernel before (the norm that
+    // makes x) finishes. Each later iteration issues the next chunks' weight loads before its
+    // mmas use the current ones.
+    uint4 va[GEMV_UNROLL], vb[GEMV_UNROLL];
+    const int step = GEMV_WARPS * GEMV_UNROLL;
+    auto load_w = [&](int c0) {
 #pragma unroll
         for (int u = 0; u < GEMV_UNROLL; u++) {
             const int kk = (c0 + u * GEMV_WARPS) * 32;
@@ -52,6 +64,11 @@ __device__ void gemv_impl(OutT* out, const bf16* x, const bf16* w, int t, int n,
             va[u] = ok ? __ldcs(reinterpret_cast<const uint4*>(wa + kk)) : zero;
             vb[u] = ok ? __ldcs(reinterpret_cast<const uint4*>(wb + kk)) : zero;
         }
+    };
+    load_w(warp);
+    pdl_entry();
+    for (int c0 = warp; c0 < chunks; c0 += step) {
+        uint4 vx[GEMV_UNROLL];
 #pragma unroll
         for (int u = 0; u < GEMV_UNROLL; u++) {
             const int kk = (c0 + u * GEMV_WARPS) * 32;
@@ -64,12 +81,30 @@ __device__ void gemv_impl(OutT* out, const bf16* x, const bf16* w, int t, int n,
             mma_16816(acc, a0, b0);
             mma_16816(acc, a1, b1);
         }
+        if (c0 + step < chunks) load_w(c0 + step);
     }
     // acc[e] is row g (+8 for e >= 2), token 2q + e % 2 of this warp's k chunks
 #pragma unroll
     for (int e = 0; e < 4; e++) partial[warp][lane][e] = acc[e];
     __syncthreads();
-    if (threadIdx.x < 128) {
+    if (SWIGLU) {
+        if (threadIdx.x < 64) {
+            const int l = threadIdx.x >> 1, e = threadIdx.x & 1;
+            const long long row = row0 + (l >> 2);
+            const int token = 2 * (l & 3) + e;
+            if (row < n && token < t) {
+                float gs = 0.f, us = 0.f;
+#pragma unroll
+                for (int i = 0; i < GEMV_WARPS; i++) {
+                    gs += partial[i][l][e];
+                    us += partial[i][l][e + 2];
+                }
+                const float a = __bfloat162float(__float2bfloat16_rn(gs));
+                const float b = __bfloat162float(__float2bfloat16_rn(us));
+                store(out + token * ldo + row, a / (1.0f + expf(-a)) * b);
+            }
+        }
+    } else if (threadIdx.x < 128) {
         const int l = threadIdx.x >> 2, e = threadIdx.x & 3;
         const long long row = row0 + (l >> 2) + (e >> 1) * 8;
         const int token = 2 * (l & 3) + (e & 1);
@@ -84,10 +119,17 @@ __device__ void gemv_impl(OutT* out, const bf16* x, const bf16* w, int t, int n,
 
 extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS, 2)
 gemv_bf16(bf16* out, const bf16* x, const bf16* w, int t, int n, int k, long long ldo, long long ldx, long long ldw) {
-    gemv_impl<bf16>(out, x, w, t, n, k, ldo, ldx, ldw);
+    gemv_impl<bf16, false>(out, x, w, t, n, k, ldo, ldx, ldw);
 }
 
 extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS, 2)
 gemv_f32(float* out, const bf16* x, const bf16* w, int t, int n, int k, long long ldo, long long ldx, long long ldw) {
-    gemv_impl<float>(out, x, w, t, n, k, ldo, ldx, ldw);
+    gemv_impl<float, false>(out, x, w, t, n, k, ldo, ldx, ldw);
+}
+
+// out [T, inter] (ldo) = silu(x·gateᵀ) * (x·upᵀ), gate_up w [2 * inter, K] (ldw); grid ceil(inter / 8)
+extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS, 2)
+gemv_swiglu_bf16(bf16* out, const bf16* x, const bf16* w, int t, int inter, int k, long long ldo, long long ldx,
+                 long long ldw) {
+    gemv_impl<bf16, true>(out, x, w, t, inter, k, ldo, ldx, ldw);
 }

@@ -19,6 +19,7 @@ __device__ __forceinline__ bool aligned16(const void* p) { return ((uintptr_t) p
 // out [rows, cols] (ldo) = rmsnorm(x [rows, cols] (ldx)) * w [cols]
 extern "C" __global__ void rms_norm_bf16(bf16* out, const bf16* x, const bf16* w, int rows, int cols,
                                          long long ldo, long long ldx, float eps) {
+    pdl_entry();
     JLIGHT_BLOCK_SHARED float scratch[32];
     bool vec = (cols & 7) == 0 && (ldo & 7) == 0 && (ldx & 7) == 0 && aligned16(out) && aligned16(x) && aligned16(w);
     for (int r = blockIdx.x; r < rows; r += gridDim.x) {
@@ -59,6 +60,7 @@ extern "C" __global__ void rms_norm_bf16(bf16* out, const bf16* x, const bf16* w
 // res [rows, cols] (ldr) += x (ldx); out (ldo) = rmsnorm(res) * w
 extern "C" __global__ void add_rms_norm_bf16(bf16* out, bf16* res, const bf16* x, const bf16* w, int rows,
                                              int cols, long long ldo, long long ldr, long long ldx, float eps) {
+    pdl_entry();
     JLIGHT_BLOCK_SHARED float scratch[32];
     bool vec = (cols & 7) == 0 && (ldo & 7) == 0 && (ldr & 7) == 0 && (ldx & 7) == 0 && aligned16(out)
                && aligned16(res) && aligned16(x) && aligned16(w);

@@ -27,6 +27,7 @@ __device__ __forceinline__ float2 rope_pair(bf16* base, int i, int half, float a
 extern "C" __global__ void rope_neox_bf16(bf16* q, bf16* k, const int* pos, const float* invFreq, int tokens,
                                           int numHeads, int numKvHeads, int headDim, int rotaryDim,
                                           long long ldq, long long ldk, long long ldp) {
+    pdl_entry();
     int half = rotaryDim / 2;
     int qPairs = numHeads * half;
     int all = (numHeads + numKvHeads) * half;
@@ -57,6 +58,7 @@ extern "C" __global__ void rope_write_kv_bf16(bf16* q, bf16* k, const bf16* v, b
                                               const int* pos, const int* slotMapping, const float* invFreq,
                                               int tokens, int numHeads, int numKvHeads, int headDim, int rotaryDim,
                                               long long ldq, long long ldk, long long ldv, long long ldp) {
+    pdl_entry();
     const int half = rotaryDim / 2;
     const int kvDim = numKvHeads * headDim;
     const int qPairs = numHeads * half;

@@ -293,6 +293,7 @@ __device__ int sample_draw(const float* x, int vocab, double temperature, long l
 extern "C" __global__ void __launch_bounds__(SAMPLE_MAX_THREADS)
 sample_rows_f32(int* ids, const float* logits, const double* params, int rows, int vocab, long long ldl,
                 long long ldi) {
+    pdl_entry();
     JLIGHT_BLOCK_SHARED double buf[SAMPLE_MAX_THREADS];
     JLIGHT_BLOCK_SHARED unsigned long long hist[256];
     JLIGHT_BLOCK_SHARED int out;

@@ -10,7 +10,7 @@ import java.lang.foreign.*;
  * staging, metadata, the whole Llama forward path) on a machine without a GPU. The kernels do
  * not run, so only the copies' results are checked. See run-fake-smoke.sh.
  */
-public class FakeDriverSmoke { public static void main(String[] a) throws Exception {
+public class FakeDriverSmoke { public static void main(String[] a) throws Throwable {
   System.out.println("probe: " + CudaBackend.probe());
   try (CudaBackend gpu = new CudaBackend(CudaBackend.Options.defaults().withArenaBytes(1L << 30))) {
     System.out.println(gpu.describe());
@@ -58,6 +58,16 @@ public class FakeDriverSmoke { public static void main(String[] a) throws Except
         System.out.println("graph runner: " + st);
         if (st.warmups() != 1 || st.captures() != 1 || st.replays() != 5 || st.fallbacks() != 0) throw new AssertionError(st.toString());
       }
+    }
+    // the decode kernels went through cuLaunchKernelEx with the programmatic attribute (sm_90 fake)
+    try (Arena ar = Arena.ofConfined()) {
+      var counts = Linker.nativeLinker().downcallHandle(SymbolLookup.libraryLookup("libcuda.so.1", ar).find("fake_launch_counts").orElseThrow(),
+          FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS));
+      MemorySegment all = ar.allocate(4), pdl = ar.allocate(4);
+      counts.invoke(all, pdl);
+      System.out.println("launches " + all.get(ValueLayout.JAVA_INT, 0) + ", programmatic " + pdl.get(ValueLayout.JAVA_INT, 0) + ", pdl on: " + gpu.programmaticLaunch());
+      if (!gpu.programmaticLaunch() || pdl.get(ValueLayout.JAVA_INT, 0) == 0 || pdl.get(ValueLayout.JAVA_INT, 0) >= all.get(ValueLayout.JAVA_INT, 0))
+        throw new AssertionError("expected some but not all launches programmatic");
     }
     gpu.setGemvMode(CudaBackend.GemvMode.AUTO);
     System.out.println("gemv decisions: " + gpu.gemvDecisions());

@@ -50,6 +50,18 @@ CUresult cuLaunchKernel(void* f, unsigned gx, unsigned gy, unsigned gz, unsigned
                      *(unsigned long*) params[0], *(unsigned long*) params[1]);
     return 0;
 }
+// cuLaunchKernelEx with the one attribute JLight sets (PROGRAMMATIC_STREAM_SERIALIZATION = 1):
+// checks the struct layout the Java side wrote (LaunchConfig), then counts it as a launch.
+typedef struct { unsigned gx, gy, gz, bx, by, bz, smem; void* st; int* attrs; unsigned n; } FakeLaunchConfig;
+static int ex_launches = 0;
+CUresult cuLaunchKernelEx(const FakeLaunchConfig* c, void* f, void** params, void** extra) {
+    if (c->n != 1 || c->attrs[0] != 6 || c->attrs[2] != 1 || c->gz != 1 || c->by != 1 || c->bz != 1
+        || c->st != (void*) 0x3000) return 1; // INVALID_VALUE
+    ex_launches++;
+    return cuLaunchKernel(f, c->gx, c->gy, c->gz, c->bx, c->by, c->bz, c->smem, c->st, params, extra);
+}
+// for FakeDriverSmoke: launches so far, and how many of them were programmatic
+int fake_launch_counts(int* all, int* programmatic) { *all = launches; *programmatic = ex_launches; return 0; }
 CUresult cuStreamCreate(void** s, unsigned f) { *s = (void*) 0x3000; return 0; }
 CUresult cuStreamSynchronize(void* s) { return capturing ? 901 : 0; }
 CUresult cuStreamDestroy_v2(void* s) { return 0; }

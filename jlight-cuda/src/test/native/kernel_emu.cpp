@@ -349,7 +349,7 @@ static void gemv_case(int n, int k, long long ldx, long long ldw, long long ldo)
     std::vector<OutT> out((size_t) T * ldo);
     for (auto& v : out) v = (OutT) NAN;
     launch((n + GEMV_ROWS - 1) / GEMV_ROWS, 1, 32 * GEMV_WARPS,
-           [&] { gemv_impl<OutT>(out.data(), x.data(), w.data(), T, n, k, ldo, ldx, ldw); });
+           [&] { gemv_impl<OutT, false>(out.data(), x.data(), w.data(), T, n, k, ldo, ldx, ldw); });
     std::vector<float> got, want;
     for (int t = 0; t < T; t++) {
         for (int r = 0; r < n; r++) {
@@ -365,6 +365,32 @@ static void gemv_case(int n, int k, long long ldx, long long ldw, long long ldo)
     char name[200];
     snprintf(name, sizeof name, "gemv T=%d N=%d K=%d out=%s", T, n, k, sizeof(OutT) == 4 ? "f32" : "bf16");
     check(name, got, want, sizeof(OutT) == 4 ? 1e-9 : 1e-5);
+}
+
+// gemv_swiglu_bf16 (gemv_impl<bf16, true>) must give the bits of gemv_bf16 into gu followed by
+// silu_mul_bf16, and write nothing past inter
+template <int T>
+static void swiglu_case(int inter, int k, long long ldx, long long ldw, long long ldo) {
+    std::vector<bf16> x((size_t) T * ldx), w((size_t) 2 * inter * ldw);
+    for (auto& v : x) v = b(randn());
+    for (auto& v : w) v = b(randn() * 0.05f);
+    std::vector<bf16> gu((size_t) T * 2 * inter), pair((size_t) T * ldo, b(NAN)), fused((size_t) T * ldo, b(NAN));
+    launch((2 * inter + GEMV_ROWS - 1) / GEMV_ROWS, 1, 32 * GEMV_WARPS,
+           [&] { gemv_impl<bf16, false>(gu.data(), x.data(), w.data(), T, 2 * inter, k, 2 * inter, ldx, ldw); });
+    launch((inter + 255) / 256, T, 256, [&] { silu_mul_bf16(pair.data(), gu.data(), T, inter, ldo, 2 * inter); });
+    launch((inter + GEMV_ROWS / 2 - 1) / (GEMV_ROWS / 2), 1, 32 * GEMV_WARPS,
+           [&] { gemv_impl<bf16, true>(fused.data(), x.data(), w.data(), T, inter, k, ldo, ldx, ldw); });
+    int bad = 0;
+    for (int t = 0; t < T; t++) {
+        for (long long c = 0; c < ldo; c++) {
+            float p = f(pair[t * ldo + c]), q = f(fused[t * ldo + c]);
+            bool same = c < inter ? memcmp(&pair[t * ldo + c], &fused[t * ldo + c], sizeof(bf16)) == 0 : std::isnan(q);
+            if (!same && bad++ < 3) printf("  swiglu T=%d t=%d c=%lld: pair %g fused %g\n", T, t, c, p, q);
+        }
+    }
+    printf("%s gemv_swiglu T=%d I=%d K=%d: %d of %lld differ from gemv + silu_mul\n", bad ? "FAIL" : "ok  ", T, inter,
+           k, bad, (long long) T * ldo);
+    if (bad) failures++;
 }
 
 // ---- rms norm (vectorized and scalar paths) and rope (blocks over tokens and pairs) -------------
@@ -670,6 +696,9 @@ int main() {
     gemv_case<5, bf16>(64, 776, 776, 784, 64);
     gemv_case<8, bf16>(1, 2048, 2048, 2048, 8);
     gemv_case<8, float>(48, 4096, 4096, 4096, 48);
+    swiglu_case<1>(64, 4096, 4096, 4096, 64);
+    swiglu_case<3>(37, 264, 272, 264, 40);
+    swiglu_case<8>(13, 1032, 1032, 1040, 16);
     // moe: N and K tails (H, I not multiples of the tiles), idle experts, k = 1 and k = E, many experts
     moe_case(3, 4, 2, 64, 128, 3, true);
     moe_case(70, 8, 2, 136, 200, 5, true, 64);  // down in 4 K slices, the last one short

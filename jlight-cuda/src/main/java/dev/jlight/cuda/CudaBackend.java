@@ -167,7 +167,7 @@ public final class CudaBackend implements Backend {
         this.computeMinor = driver.deviceAttribute(CudaDriver.ATTR_COMPUTE_CAPABILITY_MINOR, device);
         this.smCount = driver.deviceAttribute(CudaDriver.ATTR_MULTIPROCESSOR_COUNT, device);
         this.stream = driver.streamCreate(CudaDriver.STREAM_NON_BLOCKING);
-        this.kernels = new Kernels(driver, stream, host);
+        this.kernels = new Kernels(driver, stream, host, computeMajor >= 9);
         this.lt = CublasLt.load();
         this.staging = driver.memAllocHost(STAGING_BYTES);
         // measured after the module, stream and pinned buffer exist, so they count as in use
@@ -688,6 +688,33 @@ public final class CudaBackend implements Backend {
         cublas.run();
     }
 
+    /**
+     * Where the gate/up matmul would run on the GEMV kernel (T <= 8, the shape's GEMV choice),
+     * gemv_swiglu_bf16 does it and silu·mul in one launch (bit-identical to the pair); otherwise
+     * the matmul into gu and siluMul.
+     */
+    @Override
+    public void matmulSiluMul(Tensor out, Tensor gu, Tensor x, Tensor gateUp) {
+        enter();
+        CudaTensor o = bf16(out, "matmulSiluMul"), xx = bf16(x, "matmulSiluMul"), ww = bf16(gateUp, "matmulSiluMul");
+        long t = xx.rows(), k = xx.cols(), inter = o.cols();
+        if (ww.cols() != k || ww.rows() != 2 * inter || o.rows() != t) {
+            throw shapeError("matmulSiluMul", "out " + o + " = silu·mul(x " + xx + " · gateUpᵀ " + ww + ")");
+        }
+        CudaTensor g = bf16(gu, "matmulSiluMul");
+        // the shape's GEMV-or-cuBLASLt choice is matmul's; until it is timed (first eager use,
+        // below through matmul) the pair runs
+        if (t > 0 && inter > 0 && gemvApplies(g, xx, ww)
+                && Boolean.TRUE.equals(gemvChoiceKnown(t, 2 * inter, k, DType.BF16))) {
+            launch("gemv_swiglu_bf16", (int) ((inter + GEMV_ROWS_PER_BLOCK / 2 - 1) / (GEMV_ROWS_PER_BLOCK / 2)), 1,
+                    GEMV_THREADS, 0, () -> "matmulSiluMul(T=" + t + ",I=" + inter + ",K=" + k + ")", o.ptr(), xx.ptr(),
+                    ww.ptr(), (int) t, (int) inter, (int) k, o.rowStride(), xx.rowStride(), ww.rowStride());
+            return;
+        }
+        matmul(g, xx, ww);
+        siluMul(o, g);
+    }
+
     /** The GEMV kernel (gemv.cu): 8 warps per block, all on the block's 16 rows, each a share of K. */
     private static final int GEMV_THREADS = 256;
     private static final int GEMV_ROWS_PER_BLOCK = 16;
@@ -706,23 +733,30 @@ public final class CudaBackend implements Backend {
      * new shape takes the GEMV without timing, and does not remember it).
      */
     private boolean useGemv(long t, long n, long k, DType out, Runnable cublas, Runnable gemv) {
-        if (gemvMode == GemvMode.ON) {
-            return true;
+        Boolean known = gemvChoiceKnown(t, n, k, out);
+        if (known != null) {
+            return known;
         }
-        String key = t + "x" + n + "x" + k + ":" + out;
-        Boolean choice = gemvChoice.get(key);
-        if (choice != null) {
-            return choice;
-        }
-        if (graphMode != GraphMode.EAGER) {
-            return true;
-        }
+        String key = gemvKey(t, n, k, out);
         double[] ms = timeAgainstEachOther(cublas, gemv);
         boolean g = ms[1] < ms[0];
         gemvChoice.put(key, g);
         gemvTimings.add(String.format(Locale.ROOT, "T=%d N=%d K=%d out=%s: cuBLASLt %.1f us, GEMV %.1f us -> %s",
                 t, n, k, out, ms[0] * 1000, ms[1] * 1000, g ? "GEMV" : "cuBLASLt"));
         return g;
+    }
+
+    /** useGemv's answer where it needs no timing: ON, a remembered choice, or GEMV during a capture; else null. */
+    private Boolean gemvChoiceKnown(long t, long n, long k, DType out) {
+        if (gemvMode == GemvMode.ON) {
+            return true;
+        }
+        Boolean choice = gemvChoice.get(gemvKey(t, n, k, out));
+        return choice == null && graphMode != GraphMode.EAGER ? Boolean.TRUE : choice;
+    }
+
+    private static String gemvKey(long t, long n, long k, DType out) {
+        return t + "x" + n + "x" + k + ":" + out;
     }
 
     private static final int TUNE_RUNS = 5;
@@ -1424,6 +1458,19 @@ public final class CudaBackend implements Backend {
         for (int i = 0; i < replayed; i++) {
             run(g.ops.get(i));
         }
+    }
+
+    /**
+     * Whether the decode kernels are launched with programmatic dependent launch (sm_90+, driver
+     * with cuLaunchKernelEx, not turned off by -Djlight.cuda.pdl=false); see Kernels.PDL_KERNELS.
+     */
+    public boolean programmaticLaunch() {
+        return kernels.programmaticLaunch();
+    }
+
+    /** For benchmarks comparing both; graphs captured before keep the setting they were captured with. */
+    public void setProgrammaticLaunch(boolean on) {
+        kernels.setProgrammaticLaunch(on);
     }
 
     /** Whether the driver has stream capture and graphs. */

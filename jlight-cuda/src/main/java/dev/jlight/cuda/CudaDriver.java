@@ -51,6 +51,8 @@ public final class CudaDriver {
     /** CUDA graphs (stream capture); null where the driver lacks them. */
     private final MethodHandle cuStreamBeginCapture, cuStreamEndCapture, cuGraphInstantiate, cuGraphLaunch,
             cuGraphExecDestroy, cuGraphDestroy;
+    /** cuLaunchKernelEx (CUDA 11.8+), for launch attributes; null where the driver lacks it. */
+    private final MethodHandle cuLaunchKernelEx;
 
     private CudaDriver(SymbolLookup lib) {
         cuInit = fn(lib, "cuInit", INT, INT);
@@ -96,6 +98,7 @@ public final class CudaDriver {
         cuGraphLaunch = optional(lib, "cuGraphLaunch", INT, PTR, PTR);
         cuGraphExecDestroy = optional(lib, "cuGraphExecDestroy", INT, PTR);
         cuGraphDestroy = optional(lib, "cuGraphDestroy", INT, PTR);
+        cuLaunchKernelEx = optional(lib, "cuLaunchKernelEx", INT, PTR, PTR, PTR, PTR);
     }
 
     private static MethodHandle optional(SymbolLookup lib, String name, java.lang.foreign.MemoryLayout ret,
@@ -420,6 +423,23 @@ public final class CudaDriver {
                     MemorySegment.NULL);
         } catch (Throwable t) {
             throw rethrow("cuLaunchKernel", t);
+        }
+    }
+
+    /** Whether {@link #launchKernelEx} is there. */
+    boolean hasLaunchKernelEx() {
+        return cuLaunchKernelEx != null;
+    }
+
+    /**
+     * cuLaunchKernelEx with a CUlaunchConfig that {@link LaunchConfig} filled; returns the raw
+     * CUresult like {@link #launchKernel}.
+     */
+    int launchKernelEx(MemorySegment config, MemorySegment fn, MemorySegment params) {
+        try {
+            return (int) cuLaunchKernelEx.invokeExact(config, fn, params, MemorySegment.NULL);
+        } catch (Throwable t) {
+            throw rethrow("cuLaunchKernelEx", t);
         }
     }
 

@@ -33,6 +33,21 @@ final class Kernels {
     private final MemorySegment values;
     private final MemorySegment pointers;
     private final boolean syncEachLaunch;
+    /**
+     * The kernels written for programmatic dependent launch: each calls pdl_entry() (common.cuh)
+     * before touching memory an earlier kernel wrote, so it may be launched while that kernel
+     * still runs. Only these get the attribute: a kernel without pdl_entry() would read its
+     * inputs before they are complete. KernelSourcesTest checks each name against the sources.
+     * The decode step's kernels: at batch 1 nearly all of its ~290 launches are these.
+     */
+    static final List<String> PDL_KERNELS = List.of("gemv_bf16", "gemv_f32", "gemv_swiglu_bf16", "rms_norm_bf16", "add_rms_norm_bf16",
+            "rope_neox_bf16", "rope_write_kv_bf16", "silu_mul_bf16", "add_bias_bf16", "add_bias_f32", "add_bf16",
+            "add_f32", "scale_bf16", "scale_f32", "gather_rows_bf16", "gather_rows_f32", "sample_rows_f32");
+    /** Name prefixes of kernel families (one kernel per head size and group) written the same way. */
+    static final List<String> PDL_KERNEL_PREFIXES = List.of("paged_attention_decode_d");
+    private final LaunchConfig pdlConfig;
+    /** Whether PDL_KERNELS are launched with the programmatic-serialization attribute (sm_90+). */
+    private boolean pdl;
     /** Set while a stream capture is under way: waiting on a capturing stream is an error. */
     private boolean capturing;
     /** The last launches, named in the error when an asynchronous fault surfaces at a sync. */
@@ -40,7 +55,8 @@ final class Kernels {
     private final List<Supplier<String>> recentWhat = new ArrayList<>(Collections.nCopies(RECENT, null));
     private int recentNext;
 
-    Kernels(CudaDriver driver, MemorySegment stream, Arena arena) {
+    /** {@code programmaticLaunch}: the device supports it (sm_90+); -Djlight.cuda.pdl=false turns it off. */
+    Kernels(CudaDriver driver, MemorySegment stream, Arena arena, boolean programmaticLaunch) {
         this.driver = driver;
         this.stream = stream;
         byte[] image = readFatbin();
@@ -53,6 +69,25 @@ final class Kernels {
             pointers.setAtIndex(ValueLayout.ADDRESS, i, values.asSlice(8L * i, 8));
         }
         this.syncEachLaunch = Boolean.getBoolean("jlight.cuda.syncLaunches");
+        this.pdlConfig = driver.hasLaunchKernelEx() ? new LaunchConfig(arena, stream) : null;
+        this.pdl = programmaticLaunch && pdlConfig != null
+                && !"false".equals(System.getProperty("jlight.cuda.pdl"));
+    }
+
+    static boolean pdlKernel(String name) {
+        return PDL_KERNELS.contains(name) || PDL_KERNEL_PREFIXES.stream().anyMatch(name::startsWith);
+    }
+
+    boolean programmaticLaunch() {
+        return pdl;
+    }
+
+    /** Turns programmatic launches on or off (benchmarks compare both); needs cuLaunchKernelEx. */
+    void setProgrammaticLaunch(boolean on) {
+        if (on && pdlConfig == null) {
+            throw new IllegalStateException("the driver has no cuLaunchKernelEx");
+        }
+        this.pdl = on;
     }
 
     /** Why the kernels are missing, or null when the fatbin resource is there. */
@@ -119,7 +154,9 @@ final class Kernels {
         recentNames[recentNext] = name;
         recentWhat.set(recentNext, what);
         recentNext = (recentNext + 1) % RECENT;
-        int r = driver.launchKernel(function(name), gx, gy, 1, bx, 1, 1, sharedBytes, stream, pointers);
+        int r = pdl && pdlKernel(name)
+                ? driver.launchKernelEx(pdlConfig.shape(gx, gy, bx, sharedBytes), function(name), pointers)
+                : driver.launchKernel(function(name), gx, gy, 1, bx, 1, 1, sharedBytes, stream, pointers);
         if (r != 0) {
             throw new CudaException(describe(name, gx, gy, bx, sharedBytes, what), r, driver.errorName(r),
                     driver.errorString(r));

@@ -295,6 +295,30 @@ class CudaOpsTest {
         h.checkGuards(name, g[0]);
     }
 
+    static Stream<Arguments> swigluShapes() {
+        // T <= 8 takes gemv_swiglu_bf16 where the GEMV wins the timing, T > 8 the matmul + siluMul pair
+        return Stream.of(Arguments.of(1, 14336, 4096), Arguments.of(2, 37, 264), Arguments.of(5, 1000, 1032),
+                Arguments.of(8, 3000, 512), Arguments.of(9, 512, 256), Arguments.of(64, 1408, 2048));
+    }
+
+    @ParameterizedTest(name = "matmulSiluMul(T={0},I={1},K={2})")
+    @MethodSource("swigluShapes")
+    void matmulSiluMul(int t, int inter, int k) {
+        String name = "matmulSiluMul(T=" + t + ",I=" + inter + ",K=" + k + ")";
+        GpuHarness h = h(name);
+        Pair x = h.randomAct(t, k);
+        Pair w = h.weight("gate_up", h.randn(2L * inter * k, 0.05f), 2L * inter, k);
+        Pair gu = h.act(t, 2L * inter, h.randn(2L * t * inter, 1f));
+        Guarded[] g = new Guarded[1];
+        Pair out = h.out(t, inter, DType.BF16, g);
+        for (int rep = 0; rep < 2; rep++) { // the first call times GEMV against cuBLASLt, the second uses the choice
+            gpu.matmulSiluMul(out.g(), gu.g(), x.g(), w.g());
+        }
+        cpu.matmulSiluMul(out.c(), gu.c(), x.c(), w.c());
+        h.assertClose(name, out, NMSE);
+        h.checkGuards(name, g[0]);
+    }
+
     // ---- rope ---------------------------------------------------------------------------------
 
     static Stream<Arguments> ropeCases() {

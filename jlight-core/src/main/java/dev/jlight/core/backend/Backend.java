@@ -90,6 +90,17 @@ public interface Backend extends AutoCloseable {
     void siluMul(Tensor out, Tensor gateUp);
 
     /**
+     * The SwiGLU MLP's first half: out [T, I] = silu(x·gateᵀ) * (x·upᵀ) for the fused weight
+     * gateUp [2I, H] (gate rows, then up rows), the same as {@code matmul(gu, x, gateUp);
+     * siluMul(out, gu)}, which is what this default does with the scratch gu [T, 2I]. A backend
+     * may do it in one kernel without touching gu (CUDA at decode batch sizes).
+     */
+    default void matmulSiluMul(Tensor out, Tensor gu, Tensor x, Tensor gateUp) {
+        matmul(gu, x, gateUp);
+        siluMul(out, gu);
+    }
+
+    /**
      * Writes each token's K and V ([T, numKvHeads*headDim]) into the layer's pools at
      * {@code meta.slotMapping()}; slot -1 skips the token.
      */

@@ -12,8 +12,7 @@ public record DenseMlp(Backend backend, Tensor gateUp, Tensor down, int intermed
     public void forward(Tensor out, Tensor x, StepScratch scratch) {
         Tensor gu = scratch.rows("mlp.gateUp", backend.activationDType(), 2L * intermediate);
         Tensor act = scratch.rows("mlp.act", backend.activationDType(), intermediate);
-        backend.matmul(gu, x, gateUp);
-        backend.siluMul(act, gu);
+        backend.matmulSiluMul(act, gu, x, gateUp);
         backend.matmul(out, act, down);
     }
 }

@@ -133,9 +133,11 @@ public final class LlamaDecodeBench {
         emit("- card: " + gpu.describe());
         emit("- commit: " + commit + "; command: `" + command + "`");
         emit(String.format(Locale.ROOT, "- model: %s shape (%d layers, hidden %d, %d/%d heads, vocab %d), random bf16"
-                        + " weights (%.2f GB); block size %d; attention %s, GEMV %s, fused rope+writeKv %s",
+                        + " weights (%.2f GB); block size %d; attention %s, GEMV %s, fused rope+writeKv %s,"
+                + " programmatic dependent launch %s",
                 modelDir.getFileName(), config.numLayers(), h, config.numHeads(), config.numKvHeads(),
-                config.vocabSize(), weightGb, BLOCK, gpu.attentionKernel(), gpu.gemvMode(), gpu.fuseRopeKv()));
+                config.vocabSize(), weightGb, BLOCK, gpu.attentionKernel(), gpu.gemvMode(), gpu.fuseRopeKv(),
+                gpu.programmaticLaunch()));
     }
 
     private void nameMatmuls() {
@@ -161,8 +163,9 @@ public final class LlamaDecodeBench {
                 + " step.", promptLen, steps, floorMs));
         emit("");
         emit("| batch | eager ms/step (ids only) | graphs ms/step (ids only) | graphs tok/s (ids only)"
-                + " | eager ms/step (logits to host) | graphs ms/step (logits to host) | bs1 TPOT vs floor |");
-        emit("|---:|---:|---:|---:|---:|---:|---:|");
+                + " | graphs ms/step, PDL off (ids only) | eager ms/step (logits to host)"
+                + " | graphs ms/step (logits to host) | bs1 TPOT vs floor |");
+        emit("|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (int bs : batches) {
             phaseRun("decode batch " + bs, () -> emit(decode(bs, promptLen, steps,
                     Arrays.stream(profiled).anyMatch(p -> p == bs) ? breakdowns : null)));
@@ -322,20 +325,38 @@ public final class LlamaDecodeBench {
         double eager = decodeSteps(model, seqs, kv, steps, idsOnly);
         System.out.printf(Locale.ROOT, "batch %d eager (%s): %.3f ms/step, %.0f tok/s%n", bs, kind, eager,
                 bs * 1e3 / eager);
-        double graphs = Double.NaN;
+        return new double[] {eager, graphSteps(bs, seqs, kv, steps, idsOnly, kind)};
+    }
+
+    /** Median ms of graphed steps (a fresh runner, so a fresh capture); NaN when the runner failed. */
+    private double graphSteps(int bs, DecodeSeqs seqs, KvCache kv, int steps, boolean idsOnly, String kind) {
         try (CudaGraphRunner runner = new CudaGraphRunner(model, gpu, kv, seqs.maxLen)) {
-            graphs = decodeSteps(runner, seqs, kv, steps, idsOnly);
+            double graphs = decodeSteps(runner, seqs, kv, steps, idsOnly);
             CudaGraphRunner.Stats stats = runner.stats();
             System.out.printf(Locale.ROOT, "batch %d graphs (%s): %.3f ms/step, %.0f tok/s (%s)%n", bs, kind, graphs,
                     bs * 1e3 / graphs, stats);
             if (stats.replays() < steps / 2) {
                 graphNotes.add(kind + ": " + stats);
             }
+            return graphs;
         } catch (RuntimeException e) {
             System.out.println("batch " + bs + " graphs (" + kind + ") FAILED: " + e);
             e.printStackTrace(System.out);
+            return Double.NaN;
         }
-        return new double[] {eager, graphs};
+    }
+
+    /** Graphed ids-only steps with programmatic dependent launch off (NaN where it was off anyway). */
+    private double withoutPdl(int bs, DecodeSeqs seqs, KvCache kv, int steps) {
+        if (!gpu.programmaticLaunch()) {
+            return Double.NaN;
+        }
+        gpu.setProgrammaticLaunch(false);
+        try {
+            return graphSteps(bs, seqs, kv, steps, true, "ids only, no PDL");
+        } finally {
+            gpu.setProgrammaticLaunch(true);
+        }
     }
 
     private final List<String> graphNotes = new ArrayList<>();
@@ -346,6 +367,7 @@ public final class LlamaDecodeBench {
             graphNotes.clear();
             double[] ids = decodeBoth(bs, seqs, kv, steps, true);
             double[] logits = decodeBoth(bs, seqs, kv, steps, false);
+            double noPdl = withoutPdl(bs, seqs, kv, steps);
             if (breakdowns != null) {
                 breakdowns.add(breakdown(bs, seqs, kv, ids[0], ids[1]));
             }
@@ -353,8 +375,8 @@ public final class LlamaDecodeBench {
             String vsFloor = bs == 1 ? String.format(Locale.ROOT, "%.2f× (eager %.2f×)", best / floorMs,
                     ids[0] / floorMs) : "";
             String note = graphNotes.isEmpty() ? "" : " (graphs: " + String.join("; ", graphNotes) + ")";
-            return String.format(Locale.ROOT, "| %d | %.3f | %.3f | %.0f | %.3f | %.3f | %s |%s", bs, ids[0], ids[1],
-                    bs * 1e3 / ids[1], logits[0], logits[1], vsFloor, note);
+            return String.format(Locale.ROOT, "| %d | %.3f | %.3f | %.0f | %.3f | %.3f | %.3f | %s |%s", bs, ids[0],
+                    ids[1], bs * 1e3 / ids[1], noPdl, logits[0], logits[1], vsFloor, note);
         }
     }
 

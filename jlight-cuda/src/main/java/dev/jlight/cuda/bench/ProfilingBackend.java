@@ -195,6 +195,13 @@ final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public void matmulSiluMul(Tensor out, Tensor gu, Tensor x, Tensor gateUp) {
+        int s = begin();
+        gpu.matmulSiluMul(out, gu, x, gateUp);
+        end(s, "matmul gate_up_proj + siluMul");
+    }
+
+    @Override
     public void siluMul(Tensor out, Tensor gateUp) {
         int s = begin();
         gpu.siluMul(out, gateUp);

@@ -1,0 +1,88 @@
+package dev.jlight.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A kernel launched with programmatic dependent launch that reads its inputs before pdl_entry()
+ * races with the kernel before it, and no CPU test would see it (the emulator and the fake
+ * driver run kernels one after the other). So the sources are checked instead: every kernel
+ * Kernels.PDL_KERNELS names (and every kernel of a PDL_KERNEL_PREFIXES family) is defined in
+ * src/main/cuda with pdl_entry() as the first statement of its body — except gemv, whose body
+ * calls gemv_impl, where the only statements before pdl_entry() load weights (never written
+ * during a step) into registers; that one is checked by name.
+ */
+class PdlKernelSourcesTest {
+    private static final Path SOURCES = Path.of("src/main/cuda");
+    /** __global__ ... name(args) { [\ newline] pdl_entry(); — the name may hold macro pastes (##D##). */
+    private static final String DEFINITION = "__global__[^;{]*?\\b(%s)\\s*\\([^{]*\\{\\s*(?:\\\\\\s*)*(pdl_entry\\(\\);)?";
+
+    private static String allSources() throws IOException {
+        StringBuilder sb = new StringBuilder();
+        try (Stream<Path> files = Files.list(SOURCES)) {
+            for (Path p : files.filter(p -> p.toString().endsWith(".cu") || p.toString().endsWith(".cuh")).sorted()
+                    .toList()) {
+                sb.append(Files.readString(p)).append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    private static List<String> definitions(String src, String namePattern, boolean withEntry) {
+        Matcher m = Pattern.compile(String.format(DEFINITION, namePattern)).matcher(src);
+        List<String> found = new ArrayList<>();
+        while (m.find()) {
+            if ((m.group(2) != null) == withEntry) {
+                found.add(m.group(1));
+            }
+        }
+        return found;
+    }
+
+    @Test
+    void everyProgrammaticKernelWaitsFirst() throws IOException {
+        String src = allSources();
+        for (String name : Kernels.PDL_KERNELS) {
+            if (name.startsWith("gemv_")) {
+                continue;
+            }
+            assertFalse(definitions(src, Pattern.quote(name), true).isEmpty(),
+                    name + " is launched programmatically but its body does not start with pdl_entry();");
+        }
+        for (String prefix : Kernels.PDL_KERNEL_PREFIXES) {
+            String family = Pattern.quote(prefix) + "[\\w#]*";
+            assertFalse(definitions(src, family, true).isEmpty(), prefix + "*: no definition with pdl_entry()");
+            assertTrue(definitions(src, family, false).isEmpty(),
+                    prefix + "* has definitions without pdl_entry(): " + definitions(src, family, false));
+        }
+    }
+
+    @Test
+    void gemvWaitsBeforeReadingActivations() throws IOException {
+        String gemv = Files.readString(SOURCES.resolve("gemv.cu"));
+        int entry = gemv.indexOf("pdl_entry();");
+        assertTrue(entry > 0, "gemv.cu has no pdl_entry()");
+        // before the wait: only the weight loads (load_w); x, out and partial sums come after it
+        String before = gemv.substring(gemv.indexOf("gemv_impl("), entry);
+        assertFalse(before.contains("xr + kk") || before.contains("store(out"), "gemv reads x or writes before pdl_entry()");
+        assertTrue(definitions(gemv, "gemv_bf16|gemv_f32", false).size() == 2, "gemv kernels call gemv_impl");
+    }
+
+    @Test
+    void thePatternSeesAMissingEntry() {
+        String src = "extern \"C\" __global__ void k1(int* a) {\n    a[0] = 1;\n}\n"
+                + "extern \"C\" __global__ void k2(int* a) {\n    pdl_entry();\n    a[0] = 1;\n}\n";
+        assertTrue(definitions(src, "k1", true).isEmpty());
+        assertFalse(definitions(src, "k2", true).isEmpty());
+    }
+}

@@ -18,6 +18,14 @@
 #   decode-bench-safe.md  only when the first bench run failed
 # Pack first, here: bash scripts/pack_gpu_run.sh
 #   usage: bash scripts/device_gpu_tests.sh [all|tests|bench|decode|families] [extra console-launcher args]
+# Environment:
+#   JLIGHT_TEST_SYNC=false   tests without -Djlight.cuda.syncLaunches (default true: every launch
+#                            waited for, so a fault names its kernel; but that also serializes what
+#                            programmatic dependent launch overlaps, so a PDL race needs =false)
+#   JLIGHT_REGEN_GOLDEN=a,b  regenerate those golden models with scripts/make_golden.py (HF
+#                            transformers here, in the background on CPU cores 8-15 while the other
+#                            test classes run), put them into testdata/golden/models before
+#                            CudaGoldenTest, which then runs last, and keep them in $OUT/golden.tgz
 set -uo pipefail
 what=${1:-all}
 shift || true
@@ -79,15 +87,37 @@ if [[ "$what" == all || "$what" == tests ]]; then
       [[ " ${classes[*]} " == *" $c "* ]] || classes+=("$c")
     done < .device/test-classes.txt
   fi
+  regen=${JLIGHT_REGEN_GOLDEN:-}
+  if [[ -n "$regen" ]]; then
+    log "regenerating golden models $regen in the background (log: golden.log in golden.tgz)"
+    rm -rf /tmp/jlight-golden
+    pin=(); command -v taskset >/dev/null && pin=(taskset -c 8-15)
+    (OMP_NUM_THREADS=8 "${pin[@]}" python3 scripts/make_golden.py --assets .assets --out /tmp/jlight-golden \
+       --only "$regen" > /tmp/jlight-golden.log 2>&1; echo "exit $?" >> /tmp/jlight-golden.log) &
+    regen_pid=$!
+    classes=($(printf '%s\n' "${classes[@]}" | grep -vx CudaGoldenTest) CudaGoldenTest)
+  fi
+  sync_launches=${JLIGHT_TEST_SYNC:-true}
+  log "tests with -Djlight.cuda.syncLaunches=$sync_launches"
   tests_deadline=$(( ${JLIGHT_TESTS_BUDGET:-210} ))
   for c in "${classes[@]}"; do
+    if [[ "$c" == CudaGoldenTest && -n "$regen" ]]; then
+      wait "$regen_pid"
+      log "make_golden: $(tail -1 /tmp/jlight-golden.log)"
+      for m in ${regen//,/ }; do
+        [[ -f /tmp/jlight-golden/models/$m/expected.json ]] && rm -rf "testdata/golden/models/$m" \
+          && cp -r "/tmp/jlight-golden/models/$m" testdata/golden/models/
+      done
+      cp /tmp/jlight-golden.log /tmp/jlight-golden/golden.log
+      tar -czf "$OUT/golden.tgz" -C /tmp/jlight-golden .
+    fi
     spent=$(( SECONDS - t_start ))
     limit=$(( tests_deadline - spent ))
     (( limit > 150 )) && limit=150
     echo "===== $c =====" >> "$OUT/gpu-tests.txt"
     mkdir -p "$OUT/junit/$c"
     # syncLaunches: each launch is waited for, so an asynchronous fault names its kernel and shape
-    step "$limit" "tests $c" java "${flags[@]}" -Xmx16g -Djlight.cuda.syncLaunches=true \
+    step "$limit" "tests $c" java "${flags[@]}" -Xmx16g -Djlight.cuda.syncLaunches="$sync_launches" \
       -jar "$run"/junit-platform-console-standalone-*.jar execute \
       --class-path "$cp" --select-class "dev.jlight.cuda.$c" --include-engine=junit-jupiter \
       --details=tree --disable-banner --disable-ansi-colors --reports-dir "$OUT/junit/$c" "$@" \

@@ -62,11 +62,8 @@ class CudaGoldenTest {
     }
 
     @AfterAll
-    static void close() {
-        if (gpu != null) {
-            gpu.setAttentionKernel(CudaBackend.AttentionKernel.AUTO);
-            gpu.close();
-        }
+    static void close() throws Exception {
+        GpuHarness.closeAll(gpu);
     }
 
     static Stream<Arguments> cases() throws IOException {

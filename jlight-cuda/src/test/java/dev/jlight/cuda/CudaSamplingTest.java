@@ -43,10 +43,8 @@ class CudaSamplingTest {
     }
 
     @AfterAll
-    static void close() {
-        if (gpu != null) {
-            gpu.close();
-        }
+    static void close() throws Exception {
+        GpuHarness.closeAll(gpu);
     }
 
     /** Runs the device op on host logits [rows, vocab]; returns the ids. */

@@ -6,7 +6,7 @@
 //   offset p % blockSize.
 // Metadata (device, I32): queryStart [S+1], seqLens [S], blockTables [S, maxBlocks],
 // slotMapping [T], tokenSeq [T] (sequence of each token, computed on the host).
-#include "common.cuh"
+#include "attention_merge.cuh"  // load_q_group, stash_warp_state, store_split_result
 
 // kPool/vPool [numBlocks*blockSize, kvDim] rows = k/v [T, kvDim] (ldk/ldv) rows at slotMapping;
 // slot -1 skips the token. 16-byte copies where kvDim, strides and pointers allow.
@@ -159,19 +159,8 @@ __device__ void paged_attention_group(bf16* out, const bf16* q, const bf16* kPoo
     float2 qv[G][ATTN_MAX_PAIRS];
     float2 acc[G][ATTN_MAX_PAIRS];
     float m[G], l[G];
-#pragma unroll
-    for (int g = 0; g < G; g++) {
-        const bf162* q2 = reinterpret_cast<const bf162*>(q + t * ldq + (kvh * G + g) * headDim);
-#pragma unroll
-        for (int i = 0; i < ATTN_MAX_PAIRS; i++) {
-            int j = lane + 32 * i;
-            float2 f = j < pairs ? __bfloat1622float2(q2[j]) : make_float2(0.f, 0.f);
-            qv[g][i] = make_float2(f.x * qscale, f.y * qscale);
-            acc[g][i] = make_float2(0.f, 0.f);
-        }
-        m[g] = -INFINITY;
-        l[g] = 0.f;
-    }
+    load_q_group<G, ATTN_MAX_PAIRS>(qv, acc, m, l, q + t * ldq + (long long) kvh * G * headDim, headDim, lane,
+                                    qscale);
     for (int p = warp; p < ctx; p += nwarps) {
         long long row = (long long) table[p / blockSize] * blockSize + (p % blockSize);
         const bf162* k2 = reinterpret_cast<const bf162*>(kPool + row * kvDim + kvh * headDim);
@@ -201,38 +190,11 @@ __device__ void paged_attention_group(bf16* out, const bf16* q, const bf16* kPoo
             }
         }
     }
-    // smem = [nwarps][G] m, [nwarps][G] l, [nwarps][G][headDim] acc
-    float* sm = group_smem;
-    float* sl = group_smem + nwarps * G;
-    float* sacc = group_smem + 2 * nwarps * G;
-#pragma unroll
-    for (int g = 0; g < G; g++) {
-        if (lane == 0) {
-            sm[warp * G + g] = m[g];
-            sl[warp * G + g] = l[g];
-        }
-#pragma unroll
-        for (int i = 0; i < ATTN_MAX_PAIRS; i++) {
-            int j = lane + 32 * i;
-            if (j < pairs) {
-                sacc[(warp * G + g) * headDim + 2 * j] = acc[g][i].x;
-                sacc[(warp * G + g) * headDim + 2 * j + 1] = acc[g][i].y;
-            }
-        }
-    }
+    // merge the warps (attention_merge.cuh); one split: the output directly
+    stash_warp_state<G, ATTN_MAX_PAIRS>(group_smem, nwarps, warp, lane, headDim, m, l, acc);
     __syncthreads();
-    for (int idx = threadIdx.x; idx < G * headDim; idx += blockDim.x) {
-        int g = idx / headDim, d = idx % headDim;
-        float M = -INFINITY;
-        for (int w = 0; w < nwarps; w++) M = fmaxf(M, sm[w * G + g]);
-        float L = 0.f, a = 0.f;
-        for (int w = 0; w < nwarps; w++) {
-            float f = exp2f(sm[w * G + g] - M);
-            L += sl[w * G + g] * f;
-            a += sacc[(w * G + g) * headDim + d] * f;
-        }
-        store(out + t * ldo + (kvh * G + g) * headDim + d, a / L);
-    }
+    store_split_result<G>(out, /*part*/ nullptr, group_smem, nwarps, headDim, kvh, t, /*split*/ 0, /*nsplit*/ 1,
+                          numKvHeads, /*maxSplits*/ 1, /*numTokens*/ 0, ldo);
 }
 
 #define PAGED_ATTENTION_GROUP(G)                                                                              \

@@ -22,7 +22,7 @@
 // K/V rows (the host checks). grid (numKvHeads * maxSplits, T), block 128, dynamic smem
 // 4 * G * (D + 2) floats.
 #include "common.cuh"
-#include "attention_split.cu"  // store_split_result
+#include "attention_merge.cuh"  // store_split_result
 
 __device__ __forceinline__ void bf16x8_to_f32(const uint4& v, float* f) {
     const bf162* p = reinterpret_cast<const bf162*>(&v);

@@ -14,44 +14,7 @@
 // M, then L, then ACC; H = numKvHeads * G query heads, S = maxSplits.
 // Kernels paged_attention_split_g{G}_p{P}_bf16: P dimension pairs per lane (headDim <= 64 P).
 // grid (numKvHeads * maxSplits, T), block 32 * nwarps, dynamic smem nwarps * G * (headDim + 2) floats.
-#pragma once
-#include "common.cuh"
-
-// After the block's warps left (m, l, acc) in shared memory (sm [nwarps][G], then sl [nwarps][G],
-// then sacc [nwarps][G][headDim]), merges them and writes token t's G heads of KV head kvh: the
-// output when the context is one split, else this split's partials (the format above).
-template <int G>
-__device__ void store_split_result(bf16* out, float* part, const float* smem, int nwarps, int headDim, int kvh,
-                                   int t, int split, int nsplit, int numKvHeads, int maxSplits, int numTokens,
-                                   long long ldo) {
-    const float* sm = smem;
-    const float* sl = smem + nwarps * G;
-    const float* sacc = smem + 2 * nwarps * G;
-    const int numHeads = numKvHeads * G;
-    const long long th = (long long) numTokens * numHeads * maxSplits;
-    for (int idx = threadIdx.x; idx < G * headDim; idx += blockDim.x) {
-        int g = idx / headDim, d = idx % headDim;
-        float M = -INFINITY;
-        for (int w = 0; w < nwarps; w++) M = fmaxf(M, sm[w * G + g]);
-        float L = 0.f, a = 0.f;
-        for (int w = 0; w < nwarps; w++) {
-            float f = exp2f(sm[w * G + g] - M);  // warps that saw no position: exp2(-inf) = 0
-            L += sl[w * G + g] * f;
-            a += sacc[(w * G + g) * headDim + d] * f;
-        }
-        int h = kvh * G + g;
-        if (nsplit == 1) {
-            store(out + t * ldo + (long long) h * headDim + d, a / L);
-        } else {
-            long long pi = ((long long) t * numHeads + h) * maxSplits + split;
-            part[2 * th + pi * headDim + d] = a;
-            if (d == 0) {
-                part[pi] = M;
-                part[th + pi] = L;
-            }
-        }
-    }
-}
+#include "attention_merge.cuh"  // load_q_group, stash_warp_state, store_split_result
 
 template <int G, int P, int U>
 __device__ void split_attention(bf16* out, float* part, const bf16* q, const bf16* kPool, const bf16* vPool,
@@ -79,19 +42,7 @@ __device__ void split_attention(bf16* out, float* part, const bf16* q, const bf1
     float2 qv[G][P];
     float2 acc[G][P];
     float m[G], l[G];
-#pragma unroll
-    for (int g = 0; g < G; g++) {
-        const bf162* q2 = reinterpret_cast<const bf162*>(q + t * ldq + (long long) (kvh * G + g) * headDim);
-#pragma unroll
-        for (int i = 0; i < P; i++) {
-            int j = lane + 32 * i;
-            float2 f = j < pairs ? __bfloat1622float2(q2[j]) : make_float2(0.f, 0.f);
-            qv[g][i] = make_float2(f.x * qscale, f.y * qscale);
-            acc[g][i] = make_float2(0.f, 0.f);
-        }
-        m[g] = -INFINITY;
-        l[g] = 0.f;
-    }
+    load_q_group<G, P>(qv, acc, m, l, q + t * ldq + (long long) kvh * G * headDim, headDim, lane, qscale);
     const bf162 zero2 = __floats2bfloat162_rn(0.f, 0.f);
     for (int base = start + warp * U; base < end; base += nwarps * U) {
         bf162 kr[U][P], vr[U][P];
@@ -157,25 +108,8 @@ __device__ void split_attention(bf16* out, float* part, const bf16* q, const bf1
             m[g] = mx;
         }
     }
-    // merge the warps: smem = [nwarps][G] m, [nwarps][G] l, [nwarps][G][headDim] acc
-    float* sm = split_smem;
-    float* sl = split_smem + nwarps * G;
-    float* sacc = split_smem + 2 * nwarps * G;
-#pragma unroll
-    for (int g = 0; g < G; g++) {
-        if (lane == 0) {
-            sm[warp * G + g] = m[g];
-            sl[warp * G + g] = l[g];
-        }
-#pragma unroll
-        for (int i = 0; i < P; i++) {
-            int j = lane + 32 * i;
-            if (j < pairs) {
-                sacc[(warp * G + g) * headDim + 2 * j] = acc[g][i].x;
-                sacc[(warp * G + g) * headDim + 2 * j + 1] = acc[g][i].y;
-            }
-        }
-    }
+    // merge the warps (attention_merge.cuh)
+    stash_warp_state<G, P>(split_smem, nwarps, warp, lane, headDim, m, l, acc);
     __syncthreads();
     store_split_result<G>(out, part, split_smem, nwarps, headDim, kvh, t, split, nsplit, numKvHeads, maxSplits,
                           numTokens, ldo);

@@ -3,6 +3,7 @@
 // per-warp exchange buffer and barrier, shared memory is a global array (one block at a time).
 // Compared against plain reference implementations on random inputs:
 //   paged_attention_split_g{G}_p{P}_bf16 + attention_combine_bf16 (every split count path),
+//   paged_attention_g{G}_bf16 (grouped, unsplit), paged_attention_decode, flash attention,
 //   gemv_{bf16,f32} (T = 1..8), read_floor, the moe_* kernels (router, align, grouped GEMMs, sum).
 // Build and run: src/test/native/run-kernel-emu.sh (g++ with the CUDA headers for bf16).
 #include <barrier>
@@ -204,7 +205,7 @@ static void check(const char* what, const std::vector<float>& got, const std::ve
 }
 
 // ---- split, decode and flash attention -------------------------------------------------------
-enum AttnKind { SPLIT, FLASH, DECODE };
+enum AttnKind { SPLIT, FLASH, DECODE, GROUP };
 // seqs: {cached, new} per sequence; one layer; block size bs. DECODE also poisons every K/V row
 // no token may read (NaN) and the unused block-table entries (far out of range).
 static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vector<std::pair<int, int>> seqs,
@@ -282,6 +283,13 @@ static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vecto
         for (int x : counters) {
             if (x != 0) { printf("FAIL: decode attention left a split counter at %d\n", x); failures++; break; }
         }
+    } else if (kind == GROUP) {
+        // attention.cu's grouped kernel: one block per (KV head, token), the whole context
+        launch(kvHeads, T, 128, [&] {
+#define GRP(GG) if (G == GG) paged_attention_group<GG>(out.data(), q.data(), kPool.data(), vPool.data(), qs.data(), \
+        lens.data(), tables.data(), tokenSeq.data(), kvHeads, hd, bs, maxBlocks, scale, ldo, ldq);
+            GRP(2) GRP(4) GRP(8)
+        });
     } else {
         launch(kvHeads * maxSplits, T, 128, kernel);
     }
@@ -328,6 +336,8 @@ static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vecto
     if (kind == DECODE) {
         snprintf(name, sizeof name, "decode attention G=%d kvHeads=%d D=%d bs=%d T=%d split %d x %d", G, kvHeads, hd,
                  bs, T, splitSize, maxSplits);
+    } else if (kind == GROUP) {
+        snprintf(name, sizeof name, "grouped attention G=%d kvHeads=%d D=%d bs=%d T=%d", G, kvHeads, hd, bs, T);
     } else if (flash) {
         snprintf(name, sizeof name, "flash attention G=%d kvHeads=%d D=%d T=%d", G, kvHeads, hd, T);
     } else {
@@ -678,6 +688,13 @@ int main() {
     attention_case(1, 0, 2, 256, 4, {{70, 1}}, 1 << 20, 1, DECODE);
     attention_case(7, 0, 1, 128, 16, {{100, 1}}, 64, 2, DECODE);
     attention_case(5, 0, 1, 64, 16, {{0, 1}, {1, 1}, {2, 1}}, 64, 1, DECODE);
+    // grouped (attention.cu, unsplit): GQA 2/4/8, head dims 16..256 (pairs past a lane's share),
+    // empty caches, varlen tokens of one sequence
+    attention_case(2, 0, 2, 128, 16, {{0, 5}, {20, 1}, {3, 2}}, 0, 1, GROUP);
+    attention_case(4, 0, 1, 256, 16, {{130, 1}, {5, 3}}, 0, 1, GROUP);
+    attention_case(8, 0, 1, 64, 4, {{40, 2}, {0, 1}}, 0, 1, GROUP);
+    attention_case(4, 0, 2, 80, 32, {{90, 2}}, 0, 1, GROUP);
+    attention_case(2, 0, 3, 16, 4, {{9, 1}, {0, 4}}, 0, 1, GROUP);
     // flash: tiles straddling 64-token boundaries, cached prefixes, decode tokens, GQA 1..4
     attention_case(4, 0, 2, 128, 16, {{0, 70}, {30, 1}, {100, 9}}, 0, 0, FLASH);
     attention_case(1, 0, 2, 64, 16, {{0, 130}}, 0, 0, FLASH);

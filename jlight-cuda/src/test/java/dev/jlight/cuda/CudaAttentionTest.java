@@ -40,13 +40,8 @@ class CudaAttentionTest {
     }
 
     @AfterAll
-    static void close() {
-        if (gpu != null) {
-            gpu.close();
-        }
-        if (cpu != null) {
-            cpu.close();
-        }
+    static void close() throws Exception {
+        GpuHarness.closeAll(gpu, cpu);
     }
 
     /** {cached tokens, new tokens} per sequence. */

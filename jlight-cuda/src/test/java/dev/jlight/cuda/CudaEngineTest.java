@@ -72,13 +72,8 @@ class CudaEngineTest {
     }
 
     @AfterAll
-    static void close() {
-        if (model != null) {
-            model.close();
-        }
-        if (gpu != null) {
-            gpu.close();
-        }
+    static void close() throws Exception {
+        GpuHarness.closeAll(model, gpu);
     }
 
     static TextDecoderFactory noText() {

@@ -3,7 +3,6 @@ package dev.jlight.cuda;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -55,18 +54,13 @@ class CudaGoldenTest {
 
     @BeforeAll
     static void open() {
-        CudaBackend.Availability a = CudaBackend.probe();
-        assumeTrue(a.available(), () -> "skipped, no GPU backend here: " + a.reason());
-        gpu = new CudaBackend(CudaBackend.Options.defaults().withArenaBytes(2L << 30));
+        gpu = GpuHarness.openGpu(2L << 30);
         System.out.println("golden models on " + gpu.describe());
     }
 
     @AfterAll
-    static void close() {
-        if (gpu != null) {
-            gpu.setAttentionKernel(CudaBackend.AttentionKernel.AUTO);
-            gpu.close();
-        }
+    static void close() throws Exception {
+        GpuHarness.closeAll(gpu);
     }
 
     static Stream<Arguments> cases() throws IOException {

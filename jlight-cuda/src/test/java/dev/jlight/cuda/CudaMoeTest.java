@@ -52,12 +52,11 @@ class CudaMoeTest {
     }
 
     @AfterAll
-    static void close() {
+    static void close() throws Exception {
         if (gpu != null) {
             System.out.println(gpu.arena().summary());
-            gpu.close();
-            cpu.close();
         }
+        GpuHarness.closeAll(gpu, cpu);
     }
 
     // ---- router -------------------------------------------------------------------------------

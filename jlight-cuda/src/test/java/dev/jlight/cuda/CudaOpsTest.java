@@ -34,15 +34,12 @@ class CudaOpsTest {
     }
 
     @AfterAll
-    static void close() {
+    static void close() throws Exception {
         if (gpu != null) {
             gpu.gemvDecisions().forEach(d -> System.out.println("gemv auto: " + d));
             System.out.println(gpu.arena().summary());
-            gpu.close();
         }
-        if (cpu != null) {
-            cpu.close();
-        }
+        GpuHarness.closeAll(gpu, cpu);
     }
 
     private static GpuHarness h(String name) {

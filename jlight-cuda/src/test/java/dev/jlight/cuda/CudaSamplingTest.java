@@ -3,7 +3,6 @@ package dev.jlight.cuda;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.jlight.core.backend.Tensor;
 import dev.jlight.core.engine.sample.Sampler;
@@ -36,17 +35,13 @@ class CudaSamplingTest {
 
     @BeforeAll
     static void open() {
-        CudaBackend.Availability a = CudaBackend.probe();
-        assumeTrue(a.available(), () -> "skipped, no GPU backend here: " + a.reason());
-        gpu = new CudaBackend(CudaBackend.Options.defaults().withArenaBytes(4L << 30));
+        gpu = GpuHarness.openGpu(4L << 30);
         System.out.println("cuda sampling test on " + gpu.describe());
     }
 
     @AfterAll
-    static void close() {
-        if (gpu != null) {
-            gpu.close();
-        }
+    static void close() throws Exception {
+        GpuHarness.closeAll(gpu);
     }
 
     /** Runs the device op on host logits [rows, vocab]; returns the ids. */

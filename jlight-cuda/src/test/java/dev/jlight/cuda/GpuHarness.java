@@ -45,6 +45,32 @@ final class GpuHarness {
         return new CpuBackend(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
     }
 
+    /**
+     * A test class's {@code @AfterAll}: closes what its {@code @BeforeAll} opened, in order, skipping
+     * nulls (a {@code @BeforeAll} that was skipped or failed part way); one failing close does not
+     * keep the others open.
+     */
+    static void closeAll(AutoCloseable... opened) throws Exception {
+        Exception first = null;
+        for (AutoCloseable c : opened) {
+            if (c == null) {
+                continue;
+            }
+            try {
+                c.close();
+            } catch (Exception e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
     GpuHarness(CudaBackend gpu, Backend cpu, String caseName) {
         this.gpu = gpu;
         this.cpu = cpu;

@@ -87,23 +87,19 @@ final class ChatEndpoint {
 
     private void stream(Context ctx, Generation g, SamplingRequest req, int n, String id, long created, String model,
                         int promptTokens) throws InterruptedException {
-        try {
-            SseStream sse = new SseStream(ctx.res());
-            for (int i = 0; i < n; i++) {
-                ObjectNode delta = F.objectNode().put("role", "assistant").put("content", "");
-                sse.send(chunk(id, created, model, i, delta, null, null, null));
-            }
-            int generated = 0;
-            boolean failed = false;
-            for (Generation.Event e = g.next(); e != null; e = g.next()) {
-                if (e.error() != null) {
-                    failed = true;
-                    g.cancel();
-                    sse.send(OpenAiServer.errorBody(ApiException.internal("The engine failed while generating: "
-                            + e.error().getMessage())));
-                    break;
+        streamEvents(ctx, g, id, new StreamParts() {
+            private int generated;
+
+            @Override
+            public void open(SseStream sse) throws IOException {
+                for (int i = 0; i < n; i++) {
+                    ObjectNode delta = F.objectNode().put("role", "assistant").put("content", "");
+                    sse.send(chunk(id, created, model, i, delta, null, null, null));
                 }
-                RequestOutput o = e.output();
+            }
+
+            @Override
+            public void output(SseStream sse, int prompt, RequestOutput o) throws IOException {
                 for (CompletionDelta d : o.choices()) {
                     boolean lp = req.logprobs() != null && d.logprobs() != null && !d.logprobs().isEmpty();
                     if (d.text().isEmpty() && d.finishReason() == null && !lp) {
@@ -117,8 +113,50 @@ final class ChatEndpoint {
                 }
                 generated = o.generatedTokens();
             }
-            if (req.includeUsage() && !failed) {
-                sse.send(usageChunk(id, created, model, "chat.completion.chunk", promptTokens, generated));
+
+            @Override
+            public ObjectNode usage() {
+                return req.includeUsage()
+                        ? usageChunk(id, created, model, "chat.completion.chunk", promptTokens, generated) : null;
+            }
+        });
+    }
+
+    /** What one endpoint's stream writes; {@link #streamEvents} runs them in order and owns the error handling. */
+    interface StreamParts {
+        /** The chunks sent before the engine's first output (the role deltas, the echoed prompts). */
+        void open(SseStream sse) throws IOException;
+
+        /** The chunks for one engine output of prompt {@code prompt}. */
+        void output(SseStream sse, int prompt, RequestOutput o) throws IOException;
+
+        /** The include_usage chunk that ends a stream which did not fail, or null when none was asked for. */
+        ObjectNode usage();
+    }
+
+    /**
+     * Streams {@code g} as server-sent events through {@code parts}. An engine failure ends the stream
+     * with an error chunk (and no usage chunk); a write that fails means the client went away, so the
+     * generation is cancelled; so is it when the handler thread is interrupted.
+     */
+    static void streamEvents(Context ctx, Generation g, String id, StreamParts parts) throws InterruptedException {
+        try {
+            SseStream sse = new SseStream(ctx.res());
+            parts.open(sse);
+            boolean failed = false;
+            for (Generation.Event e = g.next(); e != null; e = g.next()) {
+                if (e.error() != null) {
+                    failed = true;
+                    g.cancel();
+                    sse.send(OpenAiServer.errorBody(ApiException.internal("The engine failed while generating: "
+                            + e.error().getMessage())));
+                    break;
+                }
+                parts.output(sse, e.prompt(), e.output());
+            }
+            ObjectNode usage = failed ? null : parts.usage();
+            if (usage != null) {
+                sse.send(usage);
             }
             sse.done();
         } catch (IOException e) {

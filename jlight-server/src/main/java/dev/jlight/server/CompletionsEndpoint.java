@@ -14,8 +14,6 @@ import io.javalin.http.Context;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * {@code POST /v1/completions}: one engine request per prompt (a string, a list of strings, a
@@ -23,7 +21,6 @@ import org.slf4j.LoggerFactory;
  * {@code p * n + i}, as in vLLM and OpenAI.
  */
 final class CompletionsEndpoint {
-    private static final Logger LOG = LoggerFactory.getLogger(CompletionsEndpoint.class);
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
     static final String PATH = "/v1/completions";
 
@@ -162,25 +159,20 @@ final class CompletionsEndpoint {
         int prompts = ids.size();
         LogprobsFormat.Legacy[] lps = new LogprobsFormat.Legacy[prompts * n];
         int[] generated = new int[prompts];
-        try {
-            SseStream sse = new SseStream(ctx.res());
-            for (int p = 0; p < prompts; p++) {
-                for (int i = 0; i < n && !echoText.get(p).isEmpty(); i++) {
-                    sse.send(chunk(id, created, model, p * n + i, echoText.get(p), null, null, null));
+        ChatEndpoint.streamEvents(ctx, g, id, new ChatEndpoint.StreamParts() {
+            @Override
+            public void open(SseStream sse) throws IOException {
+                for (int p = 0; p < prompts; p++) {
+                    for (int i = 0; i < n && !echoText.get(p).isEmpty(); i++) {
+                        sse.send(chunk(id, created, model, p * n + i, echoText.get(p), null, null, null));
+                    }
                 }
             }
-            boolean failed = false;
-            for (Generation.Event e = g.next(); e != null; e = g.next()) {
-                if (e.error() != null) {
-                    failed = true;
-                    g.cancel();
-                    sse.send(OpenAiServer.errorBody(ApiException.internal("The engine failed while generating: "
-                            + e.error().getMessage())));
-                    break;
-                }
-                RequestOutput o = e.output();
+
+            @Override
+            public void output(SseStream sse, int prompt, RequestOutput o) throws IOException {
                 for (CompletionDelta d : o.choices()) {
-                    int index = e.prompt() * n + d.index();
+                    int index = prompt * n + d.index();
                     boolean lp = req.logprobs() != null && d.logprobs() != null && !d.logprobs().isEmpty();
                     if (d.text().isEmpty() && d.finishReason() == null && !lp) {
                         continue;
@@ -196,25 +188,23 @@ final class CompletionsEndpoint {
                     sse.send(chunk(id, created, model, index, d.text(), logprobs,
                             d.finishReason() == null ? null : d.finishReason().wireName(), d.stopReason()));
                 }
-                generated[e.prompt()] = o.generatedTokens();
+                generated[prompt] = o.generatedTokens();
             }
-            if (req.includeUsage() && !failed) {
+
+            @Override
+            public ObjectNode usage() {
+                if (!req.includeUsage()) {
+                    return null;
+                }
                 int prompt = 0;
                 int completion = 0;
                 for (int p = 0; p < prompts; p++) {
                     prompt += ids.get(p).length;
                     completion += generated[p];
                 }
-                sse.send(ChatEndpoint.usageChunk(id, created, model, "text_completion", prompt, completion));
+                return ChatEndpoint.usageChunk(id, created, model, "text_completion", prompt, completion);
             }
-            sse.done();
-        } catch (IOException e) {
-            g.cancel();
-            LOG.debug("{}: client went away ({}); request aborted", id, e.toString());
-        } catch (InterruptedException e) {
-            g.cancel();
-            throw e;
-        }
+        });
     }
 
     private static ObjectNode chunk(String id, long created, String model, int index, String text,

@@ -6,8 +6,6 @@ import dev.jlight.core.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -251,13 +249,12 @@ public final class BenchServeCommand implements Callable<Integer> {
     private void appendMarkdown() throws IOException {
         List<String> lines = new ArrayList<>();
         lines.add("");
-        lines.add("<!-- jlight bench serve " + LocalDate.now() + ", commit " + RunStamp.commit() + ", "
-                + RunStamp.hardware() + ", server " + baseUrl + ", model " + model + ", dataset " + dataset
+        lines.add(RunStamp.markdownStamp("serve", ", server " + baseUrl + ", model " + model + ", dataset " + dataset
                 + ", " + numPrompts + " prompts" + (maxConcurrency == null ? "" : ", max concurrency " + maxConcurrency)
-                + ", seed " + seed + (ignoreEos ? ", ignore_eos" : "") + " -->");
+                + ", seed " + seed + (ignoreEos ? ", ignore_eos" : "")));
         lines.add(SweepPoint.MD_HEADER);
         sweep.forEach(p -> lines.add(p.mdRow()));
-        Files.write(resultsMd, lines, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        RunStamp.appendMarkdown(resultsMd, lines);
         System.out.println("Summary appended to " + resultsMd);
     }
 

@@ -12,15 +12,13 @@ import dev.jlight.cpu.MemoryFloor;
 import dev.jlight.server.bench.RunStamp;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -53,8 +51,8 @@ final class BenchLatencyCommand implements Callable<Integer> {
     @Option(names = "--block-size", defaultValue = "16")
     int blockSize;
 
-    @Option(names = "--results-md", description = "Append the result rows to this Markdown file.")
-    Path resultsMd;
+    @Mixin
+    ResultsMdOption resultsMd;
 
     @Override
     public Integer call() throws IOException {
@@ -87,13 +85,7 @@ final class BenchLatencyCommand implements Callable<Integer> {
                 rows.add(row);
             }
         }
-        if (resultsMd != null) {
-            String stamp = "<!-- jlight bench latency " + LocalDate.now() + ", commit " + RunStamp.commit() + ", " + RunStamp.hardware() + " -->";
-            List<String> lines = new ArrayList<>();
-            lines.add(stamp);
-            lines.addAll(rows);
-            Files.write(resultsMd, lines, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        }
+        resultsMd.append("latency", "", rows);
         return 0;
     }
 

@@ -1,16 +1,11 @@
 package dev.jlight.server.cli;
 
 import dev.jlight.server.ServerRuntime;
-import dev.jlight.server.bench.RunStamp;
 import dev.jlight.core.engine.EngineRequest;
 import dev.jlight.core.engine.RequestOutput;
 import dev.jlight.core.engine.RequestStream;
 import dev.jlight.core.engine.SamplingParams;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -43,19 +38,15 @@ final class BenchThroughputCommand implements Callable<Integer> {
     @Option(names = "--output-len", defaultValue = "64")
     int outputLen;
 
-    @Option(names = "--results-md", description = "Append the result rows to this Markdown file.")
-    Path resultsMd;
+    @Mixin
+    ResultsMdOption resultsMd;
 
     @Override
     public Integer call() throws IOException {
         List<String> rows = new ArrayList<>();
-        rows.add("<!-- jlight bench throughput " + LocalDate.now() + ", commit " + RunStamp.commit() + ", "
-                + RunStamp.hardware() + ", model " + model.model + ", input " + inputLen + ", output "
-                + outputLen + " -->");
         rows.add("| batch | requests | input | output | requests/s | output tok/s | total tok/s | vs batch 1 |");
         rows.add("|---|---|---|---|---|---|---|---|");
-        System.out.println(rows.get(1));
-        System.out.println(rows.get(2));
+        rows.forEach(System.out::println);
         double base = 0;
         for (int batch : batches) {
             model.maxNumSeqs = batch;
@@ -76,9 +67,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
                 rows.add(row);
             }
         }
-        if (resultsMd != null) {
-            Files.write(resultsMd, rows, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        }
+        resultsMd.append("throughput", ", model " + model.model + ", input " + inputLen + ", output " + outputLen, rows);
         return 0;
     }
 

@@ -1,0 +1,97 @@
+// Pieces the warp-parallel attention kernels share (attention.cu's grouped kernel,
+// attention_split.cu, attention_decode.cu): the grouped query load, the warps' online-softmax
+// state in shared memory, and the merge of that state into an output or a split's partials.
+// One copy, so the three kernels keep one merge order (and one rounding) by construction.
+//
+// Shared-memory layout of the warps' state, for G query heads of one KV head:
+//   sm [nwarps][G] maxima, then sl [nwarps][G] sums, then sacc [nwarps][G][headDim] accumulators
+// (nwarps * G * (headDim + 2) floats). Scores are in log2 units (q pre-scaled by scale * log2 e).
+// Split partials (f32, one buffer `part`): M [T, H, S], then L [T, H, S], then ACC [T, H, S, headDim];
+// H = numKvHeads * G query heads, S = maxSplits.
+#pragma once
+#include "common.cuh"
+
+// Loads the G query heads that start at qHeads (headDim apart) pre-scaled by qscale, lane l
+// holding dimension pairs l, l + 32, ... (P of them; pairs past headDim / 2 are zero), and starts
+// each head's online softmax empty (m = -inf, l = 0, acc = 0).
+template <int G, int P>
+__device__ __forceinline__ void load_q_group(float2 (&qv)[G][P], float2 (&acc)[G][P], float (&m)[G], float (&l)[G],
+                                             const bf16* qHeads, int headDim, int lane, float qscale) {
+    const int pairs = headDim / 2;
+#pragma unroll
+    for (int g = 0; g < G; g++) {
+        const bf162* q2 = reinterpret_cast<const bf162*>(qHeads + (long long) g * headDim);
+#pragma unroll
+        for (int i = 0; i < P; i++) {
+            int j = lane + 32 * i;
+            float2 f = j < pairs ? __bfloat1622float2(q2[j]) : make_float2(0.f, 0.f);
+            qv[g][i] = make_float2(f.x * qscale, f.y * qscale);
+            acc[g][i] = make_float2(0.f, 0.f);
+        }
+        m[g] = -INFINITY;
+        l[g] = 0.f;
+    }
+}
+
+// Writes warp `warp`'s state (lane l's dimension pairs l, l + 32, ...) into the layout above. The
+// caller synchronizes the block before reading it back.
+template <int G, int P>
+__device__ __forceinline__ void stash_warp_state(float* smem, int nwarps, int warp, int lane, int headDim,
+                                                 const float (&m)[G], const float (&l)[G],
+                                                 const float2 (&acc)[G][P]) {
+    const int pairs = headDim / 2;
+    float* sm = smem;
+    float* sl = smem + nwarps * G;
+    float* sacc = smem + 2 * nwarps * G;
+#pragma unroll
+    for (int g = 0; g < G; g++) {
+        if (lane == 0) {
+            sm[warp * G + g] = m[g];
+            sl[warp * G + g] = l[g];
+        }
+#pragma unroll
+        for (int i = 0; i < P; i++) {
+            int j = lane + 32 * i;
+            if (j < pairs) {
+                sacc[(warp * G + g) * headDim + 2 * j] = acc[g][i].x;
+                sacc[(warp * G + g) * headDim + 2 * j + 1] = acc[g][i].y;
+            }
+        }
+    }
+}
+
+// After the block's warps left their state in shared memory (the layout above), merges it and
+// writes token t's G heads of KV head kvh: the output when the context is one split
+// (nsplit == 1; part, split, maxSplits and numTokens are then unused), else this split's partials.
+template <int G>
+__device__ void store_split_result(bf16* out, float* part, const float* smem, int nwarps, int headDim, int kvh,
+                                   int t, int split, int nsplit, int numKvHeads, int maxSplits, int numTokens,
+                                   long long ldo) {
+    const float* sm = smem;
+    const float* sl = smem + nwarps * G;
+    const float* sacc = smem + 2 * nwarps * G;
+    const int numHeads = numKvHeads * G;
+    const long long th = (long long) numTokens * numHeads * maxSplits;
+    for (int idx = threadIdx.x; idx < G * headDim; idx += blockDim.x) {
+        int g = idx / headDim, d = idx % headDim;
+        float M = -INFINITY;
+        for (int w = 0; w < nwarps; w++) M = fmaxf(M, sm[w * G + g]);
+        float L = 0.f, a = 0.f;
+        for (int w = 0; w < nwarps; w++) {
+            float f = exp2f(sm[w * G + g] - M);  // warps that saw no position: exp2(-inf) = 0
+            L += sl[w * G + g] * f;
+            a += sacc[(w * G + g) * headDim + d] * f;
+        }
+        int h = kvh * G + g;
+        if (nsplit == 1) {
+            store(out + t * ldo + (long long) h * headDim + d, a / L);
+        } else {
+            long long pi = ((long long) t * numHeads + h) * maxSplits + split;
+            part[2 * th + pi * headDim + d] = a;
+            if (d == 0) {
+                part[pi] = M;
+                part[th + pi] = L;
+            }
+        }
+    }
+}

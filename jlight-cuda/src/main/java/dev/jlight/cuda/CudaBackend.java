@@ -1172,8 +1172,8 @@ public final class CudaBackend implements Backend {
         return DECODE_HEAD_DIMS.contains(hd) && group <= 8 && q.ptr() % 16 == 0 && q.rowStride() % 8 == 0;
     }
 
-    /** Tests: every decode split {@code positions} long (0 restores the planned splits). */
-    void forceDecodeSplitSize(int positions) {
+    /** Tests and benchmarks: every decode split {@code positions} long (0 restores the planned splits). */
+    public void forceDecodeSplitSize(int positions) {
         this.forcedDecodeSplit = positions;
     }
 

@@ -23,7 +23,9 @@ import org.junit.jupiter.api.Test;
  * during a step) into registers; that one is checked by name.
  */
 class PdlKernelSourcesTest {
-    private static final Path SOURCES = Path.of("src/main/cuda");
+    /** From the module (Maven) or from the repository root (the device's test runner). */
+    private static final Path SOURCES = Files.isDirectory(Path.of("src/main/cuda")) ? Path.of("src/main/cuda")
+            : Path.of("jlight-cuda/src/main/cuda");
     /** __global__ ... name(args) { [\ newline] pdl_entry(); — the name may hold macro pastes (##D##). */
     private static final String DEFINITION = "__global__[^;{]*?\\b(%s)\\s*\\([^{]*\\{\\s*(?:\\\\\\s*)*(pdl_entry\\(\\);)?";
 

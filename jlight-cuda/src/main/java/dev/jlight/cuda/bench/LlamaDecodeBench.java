@@ -178,6 +178,11 @@ public final class LlamaDecodeBench {
         for (int len : ints(opts.getOrDefault("prefill-lens", "512,4096"))) {
             phaseRun("prefill " + len, () -> emit(prefill(len)));
         }
+        String variants = phase("variants", () -> variants(promptLen, steps));
+        if (variants != null) {
+            emit("");
+            emit(variants);
+        }
         String baseline = phase("bs1 baseline", () -> baseline(promptLen, steps));
         if (baseline != null) {
             emit("");
@@ -423,6 +428,39 @@ public final class LlamaDecodeBench {
             System.out.println(s);
             return s;
         }
+    }
+
+    /**
+     * Graphed ids-only steps at batch 1 and 64 under settings other than the defaults, measured in
+     * the same run as the table above: decode-attention split sizes other than SplitPlan's, and
+     * the GEMV for every T <= 8 matmul instead of AUTO's timed choice. What a default should be.
+     */
+    private String variants(int promptLen, int steps) {
+        StringBuilder sb = new StringBuilder("Variants (graphs, ids only, ms/step; same run):");
+        int[][] cases = {{1, 0}, {1, 32}, {1, 128}, {1, 256}, {1, 1 << 20}, {64, 0}, {64, 128}, {64, 256}, {64, 512}};
+        for (int[] c : cases) {
+            int bs = c[0];
+            DecodeSeqs seqs = new DecodeSeqs(bs, promptLen, promptLen + steps + 8);
+            try (KvCache kv = gpu.allocateKvCache(model.kvCacheSpec(seqs.blocksNeeded(), BLOCK))) {
+                gpu.forceDecodeSplitSize(c[1]);
+                String label = c[1] == 0 ? "planned splits" : c[1] >= 1 << 20 ? "no split" : "split " + c[1];
+                double ms = graphSteps(bs, seqs, kv, steps, true, label);
+                sb.append(String.format(Locale.ROOT, " batch %d %s %.3f;", bs, label, ms));
+            } finally {
+                gpu.forceDecodeSplitSize(0);
+            }
+        }
+        CudaBackend.GemvMode gm = gpu.gemvMode();
+        DecodeSeqs seqs = new DecodeSeqs(1, promptLen, promptLen + steps + 8);
+        try (KvCache kv = gpu.allocateKvCache(model.kvCacheSpec(seqs.blocksNeeded(), BLOCK))) {
+            gpu.setGemvMode(CudaBackend.GemvMode.ON);
+            sb.append(String.format(Locale.ROOT, " batch 1 GEMV for every matmul %.3f.",
+                    graphSteps(1, seqs, kv, steps, true, "GEMV on")));
+        } finally {
+            gpu.setGemvMode(gm);
+        }
+        System.out.println(sb);
+        return sb.toString();
     }
 
     /** bs 1 with the first device run's configuration: grouped attention, cuBLASLt only, eager. */

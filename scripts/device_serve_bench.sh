@@ -185,12 +185,16 @@ for s in ${servers//,/ }; do tables+=("$s=$res/$s"); done
   echo
   echo "- card: $card"
   echo "- JLight commit: $commit; $version"
-  if [[ "$jlight_model" == "$model_dir" ]]; then
-    echo "- jlight model: config.json of models/shapes/$name + the Llama-3 tokenizer, --load-format ${JLIGHT_LOAD_FORMAT:-dummy} (random bf16)"
-  else
-    echo "- jlight model: $jlight_model, --load-format ${JLIGHT_LOAD_FORMAT:-dummy}"
+  if [[ ",$servers," == *,jlight,* ]]; then
+    if [[ "$jlight_model" == "$model_dir" ]]; then
+      echo "- jlight model: config.json of models/shapes/$name + the Llama-3 tokenizer, --load-format ${JLIGHT_LOAD_FORMAT:-dummy} (random bf16)"
+    else
+      echo "- jlight model: $jlight_model, --load-format ${JLIGHT_LOAD_FORMAT:-dummy}"
+    fi
   fi
-  echo "- llama-server model: $(basename "${LLAMA_GGUF:-$name-random-bf16.gguf}") (scripts/peers/make_random_gguf.py, random bf16), -ngl ${LLAMA_NGL:-99}"
+  if [[ ",$servers," == *,llamacpp,* ]]; then
+    echo "- llama-server model: $(basename "${LLAMA_GGUF:-$name-random-bf16.gguf}") (scripts/peers/make_random_gguf.py, random bf16), -ngl ${LLAMA_NGL:-99}"
+  fi
   [[ "$dataset" == sharegpt-like ]] && dataset="$dataset (log-normal lengths, mean ~202 in / ~179 out)"
   echo "- client: \`jlight bench serve\` (vLLM benchmark_serving semantics), dataset $dataset ${dataset_args[*]},"
   echo "  $prompts prompts, seed $seed, prompts sent as token ids of the tokenizer in $(basename "$tokenizer_dir"),"

@@ -35,14 +35,11 @@ check() {   # check NAME CONDITION-COMMAND...
 log "jlight device e2e: commit $(cat .device/commit.txt 2>/dev/null || echo unknown), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 (nvidia-smi --query-gpu=name,memory.total,memory.used,driver_version --format=csv,noheader 2>&1 || true) \
   | tee -a "$summary"
-if [[ ! -d "$run/server-lib" ]]; then
+source scripts/device_jlight_cli.sh
+if ! jlight_cli; then
   log "device_e2e: $run/server-lib missing: run scripts/pack_gpu_run.sh --with-server before the device call"
   exit 2
 fi
-cp=$(ls "$run"/server-lib/*.jar "$run"/lib/*.jar | tr '\n' ':')
-# the CLI as ./jlight runs it, as an array so that `timeout` can run it
-jlight=(java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx8g
-        -Djlight.home="$PWD" -cp "$cp" dev.jlight.server.cli.JLightCli)
 name=jlight-demo
 
 # ---- 1. generate ----------------------------------------------------------------------------

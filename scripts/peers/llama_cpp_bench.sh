@@ -7,7 +7,8 @@
 #
 # Needs the source tarball from scripts/peers/pack_llama_cpp.sh (LLAMA_SRC_TAR, default
 # .device/peers/llama-cpp-src.tar.xz), cmake, a C++ compiler, nvcc, and python3 with numpy and
-# pyyaml (for gguf-py). Builds only llama-bench and llama-batched-bench (~5 min on 16 cores).
+# pyyaml (for gguf-py). Builds only llama-bench, llama-batched-bench and llama-server (~5 min on
+# 16 cores; llama-server, without its web UI, is what scripts/device_serve_bench.sh serves).
 # Env: WORK (build + model folder, default /tmp/llama-peer: the GGUF is 16 GB), BATCHES (default
 # 1,8,32,64,128,256), JOBS (default nproc), CUDA_ARCH (default 90), PREPARE_ONLY=1 (build and write
 # the model, then stop: the first call on a fresh machine takes most of a 10-minute device call).
@@ -37,15 +38,19 @@ if [ ! -f "$src/NODE_LLAMA_CPP_SOURCE" ]; then
 fi
 version="node-llama-cpp $(cut -d' ' -f1 "$src/NODE_LLAMA_CPP_SOURCE"), llama.cpp $(cut -d' ' -f2 "$src/NODE_LLAMA_CPP_SOURCE" | cut -c1-12)"
 build="$work/build"
-if [ ! -x "$build/bin/llama-bench" ] || [ ! -x "$build/bin/llama-batched-bench" ]; then
+targets=(llama-bench llama-batched-bench llama-server)
+missing=false
+for t in "${targets[@]}"; do [ -x "$build/bin/$t" ] || missing=true; done
+if $missing; then
   say "configuring (CUDA arch $arch)"
   cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$arch" \
     -DLLAMA_BUILD_APP=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-    -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_TOOLS=ON -DGGML_CCACHE=OFF > "$out/llama-cpp-cmake.log" 2>&1 \
+    -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_TOOLS=ON \
+    -DGGML_CCACHE=OFF > "$out/llama-cpp-cmake.log" 2>&1 \
     || { tail -30 "$out/llama-cpp-cmake.log" >&2; fail "cmake configure failed (log: $out/llama-cpp-cmake.log)"; }
-  say "building llama-bench and llama-batched-bench with $jobs jobs"
+  say "building ${targets[*]} with $jobs jobs"
   t0=$(date +%s)
-  cmake --build "$build" -j "$jobs" --target llama-bench llama-batched-bench > "$out/llama-cpp-build.log" 2>&1 \
+  cmake --build "$build" -j "$jobs" --target "${targets[@]}" > "$out/llama-cpp-build.log" 2>&1 \
     || { tail -30 "$out/llama-cpp-build.log" >&2; fail "build failed (log: $out/llama-cpp-build.log)"; }
   say "built in $(( $(date +%s) - t0 )) s"
 fi

@@ -9,6 +9,10 @@ SentencePiece-style list of placeholder tokens with the 256 byte tokens llama.cp
 llama-bench can draw random token ids from the full vocab size.
 
   python scripts/peers/make_random_gguf.py --gguf-py SRC/gguf-py --out model.gguf [--shape DIR] [--self-test]
+      [--set num_hidden_layers=2 --set hidden_size=256 ...]
+
+--set overrides integer fields of the shape's config: a small model that keeps the real vocabulary
+size (so token ids of the Llama-3 tokenizer stay valid), for a CPU dry run of llama-server.
 """
 import argparse
 import json
@@ -55,6 +59,8 @@ def main():
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--shape", type=Path, default=ROOT / "models" / "shapes" / "llama-3.1-8b")
     p.add_argument("--self-test", action="store_true", help="a 2-layer, hidden-256 model, then read it back")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=INT",
+                   help="override an integer config field (repeatable), e.g. num_hidden_layers=2")
     args = p.parse_args()
     if not (args.gguf_py / "gguf" / "gguf_writer.py").is_file():
         sys.exit(f"error: {args.gguf_py} is not llama.cpp's gguf-py folder (no gguf/gguf_writer.py)")
@@ -68,6 +74,11 @@ def main():
     if args.self_test:
         cfg.update(hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=4,
                    num_key_value_heads=2, vocab_size=1000)
+    for kv in args.set:
+        key, _, value = kv.partition("=")
+        if key not in cfg or not isinstance(cfg[key], int) or not value.lstrip("-").isdigit():
+            sys.exit(f"error: --set {kv}: want KEY=INT for an integer field of {args.shape / 'config.json'}")
+        cfg[key] = int(value)
     d, inter, nl = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
     nh, nkv, vocab = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["vocab_size"]
     hd = cfg.get("head_dim", d // nh)

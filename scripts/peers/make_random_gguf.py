@@ -97,7 +97,12 @@ def main():
     w.add_vocab_size(vocab)
     w.add_file_type(gguf.LlamaFileType.MOSTLY_BF16)
     tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
-    types = [gguf.TokenType.UNKNOWN, gguf.TokenType.CONTROL, gguf.TokenType.CONTROL] + [gguf.TokenType.BYTE] * 256
+    # Bytes >= 0x80 are typed NORMAL (they print as their "<0xNN>" text): random weights emit them
+    # in no valid UTF-8 order, and llama-server then fails the request ("The model produced output
+    # that does not match the expected Content-only format", 3 of 4 requests of the first H100
+    # serving run). The SPM vocabulary still finds every "<0xNN>" by its text (byte_to_token).
+    types = [gguf.TokenType.UNKNOWN, gguf.TokenType.CONTROL, gguf.TokenType.CONTROL] + [
+        gguf.TokenType.BYTE if b < 0x80 else gguf.TokenType.NORMAL for b in range(256)]
     tokens += [f"t{i}" for i in range(len(tokens), vocab)]
     types += [gguf.TokenType.NORMAL] * (vocab - len(types))
     w.add_tokenizer_model("llama")

@@ -9,6 +9,7 @@ import dev.jlight.core.backend.KvCacheSpec;
 import dev.jlight.core.config.ModelConfig;
 import dev.jlight.core.engine.Engine;
 import dev.jlight.core.engine.EngineOptions;
+import dev.jlight.core.engine.ProfileRun;
 import dev.jlight.core.engine.kv.BlockPool;
 import dev.jlight.core.model.LoadProgress;
 import dev.jlight.core.model.Model;
@@ -182,6 +183,18 @@ public final class ServerRuntime implements AutoCloseable {
             Model model = ModelFolder.load(folder, o.loadFormat(), backend, progress);
             opened.add(model);
 
+            int batched = o.maxNumBatchedTokens() != null ? o.maxNumBatchedTokens()
+                    : Math.max(EngineOptions.DEFAULT_MAX_NUM_BATCHED_TOKENS, maxModelLen);
+            if (o.maxNumSeqs() < 1) {
+                throw new JLightException("--max-num-seqs must be >= 1, got " + o.maxNumSeqs());
+            }
+            if (batched < 1) {
+                throw new JLightException("--max-num-batched-tokens must be >= 1, got " + batched);
+            }
+            if (o.device() == Device.CUDA) {
+                // the largest step's buffers first, so that the KV cache gets only what is left
+                ProfileRun.run(backend, model, batched, o.maxNumSeqs(), o.blockSize());
+            }
             KvCacheSpec one = model.kvCacheSpec(1, o.blockSize());
             long budget = kvBudget(o, backend, one, maxModelLen);
             int numBlocks = BlockPool.numBlocks(budget, one);
@@ -199,14 +212,6 @@ public final class ServerRuntime implements AutoCloseable {
             Set<Integer> eos = new LinkedHashSet<>(tokenizer.specialTokens().eosIds());
             if (eos.isEmpty() && config.eosTokenIds() != null) {
                 eos.addAll(config.eosTokenIds());
-            }
-            int batched = o.maxNumBatchedTokens() != null ? o.maxNumBatchedTokens()
-                    : Math.max(EngineOptions.DEFAULT_MAX_NUM_BATCHED_TOKENS, maxModelLen);
-            if (o.maxNumSeqs() < 1) {
-                throw new JLightException("--max-num-seqs must be >= 1, got " + o.maxNumSeqs());
-            }
-            if (batched < 1) {
-                throw new JLightException("--max-num-batched-tokens must be >= 1, got " + batched);
             }
             EngineOptions eo = new EngineOptions(maxModelLen, batched, o.maxNumSeqs(), o.enablePrefixCaching(),
                     o.seed(), null);

@@ -277,10 +277,16 @@ public class LlamaModel implements Model {
 
         Views views(int tokens, int rows) {
             if (tokens > capTokens || rows > capRows || full == null) {
-                // grow geometrically so a slowly rising batch size reallocates O(log n) times
-                capTokens = Math.max(tokens, Math.max(16, 2 * capTokens));
-                capRows = Math.max(rows, Math.max(1, 2 * capRows));
-                full = allocate(capTokens, capRows);
+                // grow geometrically so a slowly rising batch size reallocates O(log n) times, each
+                // dimension only when it is exceeded (growing the token buffers with every rise of
+                // the row count took them to 4x the step budget on the H100 serving run), and the
+                // caps change only once the buffers exist: a failed allocation (device memory)
+                // must not leave caps that the old, smaller buffers do not have
+                int t = tokens > capTokens ? Math.max(tokens, Math.max(16, 2 * capTokens)) : capTokens;
+                int r = rows > capRows ? Math.max(rows, Math.max(1, 2 * capRows)) : capRows;
+                full = allocate(t, r);
+                capTokens = t;
+                capRows = r;
             }
             return new Views(
                     rowsOf(full.ids(), tokens), rowsOf(full.positions(), tokens), rowsOf(full.logitRows(), rows),

@@ -119,6 +119,8 @@ public final class CudaBackend implements Backend {
     private AttentionKernel attentionKernel = parse(AttentionKernel.class, "jlight.cuda.attention", AttentionKernel.AUTO);
     private GemvMode gemvMode = parse(GemvMode.class, "jlight.cuda.gemv", GemvMode.AUTO);
     private boolean fuseRopeKv = !"false".equals(System.getProperty("jlight.cuda.fuseRopeKv"));
+    /** gemv_swiglu_bf16 for matmulSiluMul at T <= 8 unless -Djlight.cuda.fuseSwiGlu=false. */
+    private boolean fuseSwiGlu = !"false".equals(System.getProperty("jlight.cuda.fuseSwiGlu"));
     /** GEMV or cuBLASLt per (T, N, K, output dtype), decided by timing both (GemvMode.AUTO). */
     private final Map<String, Boolean> gemvChoice = new HashMap<>();
     private final List<String> gemvTimings = new ArrayList<>();
@@ -704,7 +706,7 @@ public final class CudaBackend implements Backend {
         CudaTensor g = bf16(gu, "matmulSiluMul");
         // the shape's GEMV-or-cuBLASLt choice is matmul's; until it is timed (first eager use,
         // below through matmul) the pair runs
-        if (t > 0 && inter > 0 && gemvApplies(g, xx, ww)
+        if (fuseSwiGlu && t > 0 && inter > 0 && gemvApplies(g, xx, ww)
                 && Boolean.TRUE.equals(gemvChoiceKnown(t, 2 * inter, k, DType.BF16))) {
             launch("gemv_swiglu_bf16", (int) ((inter + GEMV_ROWS_PER_BLOCK / 2 - 1) / (GEMV_ROWS_PER_BLOCK / 2)), 1,
                     GEMV_THREADS, 0, () -> "matmulSiluMul(T=" + t + ",I=" + inter + ",K=" + k + ")", o.ptr(), xx.ptr(),
@@ -964,6 +966,11 @@ public final class CudaBackend implements Backend {
     /** Whether {@link #ropeAndWriteKv} runs the fused kernel (benchmarks compare both). */
     public void setFuseRopeKv(boolean fuse) {
         this.fuseRopeKv = fuse;
+    }
+
+    /** Benchmarks compare the fused gate/up + silu·mul GEMV with the pair. */
+    public void setFuseSwiGlu(boolean fuse) {
+        this.fuseSwiGlu = fuse;
     }
 
     public boolean fuseRopeKv() {

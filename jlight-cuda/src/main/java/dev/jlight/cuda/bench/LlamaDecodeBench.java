@@ -454,10 +454,18 @@ public final class LlamaDecodeBench {
         DecodeSeqs seqs = new DecodeSeqs(1, promptLen, promptLen + steps + 8);
         try (KvCache kv = gpu.allocateKvCache(model.kvCacheSpec(seqs.blocksNeeded(), BLOCK))) {
             gpu.setGemvMode(CudaBackend.GemvMode.ON);
-            sb.append(String.format(Locale.ROOT, " batch 1 GEMV for every matmul %.3f.",
+            sb.append(String.format(Locale.ROOT, " batch 1 GEMV for every matmul %.3f;",
                     graphSteps(1, seqs, kv, steps, true, "GEMV on")));
+            gpu.setGemvMode(gm);
+            gpu.setFuseSwiGlu(false);
+            sb.append(String.format(Locale.ROOT, " batch 1 gate/up GEMV + siluMul apart %.3f;",
+                    graphSteps(1, seqs, kv, steps, true, "swiglu apart")));
+            gpu.setFuseSwiGlu(true);
+            sb.append(String.format(Locale.ROOT, " batch 1 defaults again %.3f.",
+                    graphSteps(1, seqs, kv, steps, true, "defaults")));
         } finally {
             gpu.setGemvMode(gm);
+            gpu.setFuseSwiGlu(true);
         }
         System.out.println(sb);
         return sb.toString();

@@ -18,9 +18,9 @@ import org.junit.jupiter.api.Test;
  * races with the kernel before it, and no CPU test would see it (the emulator and the fake
  * driver run kernels one after the other). So the sources are checked instead: every kernel
  * Kernels.PDL_KERNELS names (and every kernel of a PDL_KERNEL_PREFIXES family) is defined in
- * src/main/cuda with pdl_entry() as the first statement of its body — except gemv, whose body
- * calls gemv_impl, where the only statements before pdl_entry() load weights (never written
- * during a step) into registers; that one is checked by name.
+ * src/main/cuda with pdl_entry() as the first statement of its body — except the gemv kernels,
+ * whose bodies call gemv_impl, where pdl_entry() follows only pointer arithmetic; that one is
+ * checked by name.
  */
 class PdlKernelSourcesTest {
     /** From the module (Maven) or from the repository root (the device's test runner). */

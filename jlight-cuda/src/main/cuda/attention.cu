@@ -55,9 +55,8 @@ extern "C" __global__ void paged_attention_bf16(bf16* out, const bf16* q, const 
     const int t = blockIdx.y;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     const int s = tokenSeq[t];
-    const int qlen = queryStart[s + 1] - queryStart[s];
-    const int pos = seqLens[s] - qlen + (t - queryStart[s]);
-    const int ctx = pos + 1;
+    const int ctx = token_context(t, s, queryStart, seqLens);
+    const int pos = ctx - 1;
     const int kvh = h / (numHeads / numKvHeads);
     const int kvDim = numKvHeads * headDim;
     const int pairs = headDim / 2;
@@ -149,8 +148,7 @@ __device__ void paged_attention_group(bf16* out, const bf16* q, const bf16* kPoo
     const int t = blockIdx.y;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     const int s = tokenSeq[t];
-    const int qlen = queryStart[s + 1] - queryStart[s];
-    const int ctx = seqLens[s] - qlen + (t - queryStart[s]) + 1;
+    const int ctx = token_context(t, s, queryStart, seqLens);
     const int kvDim = numKvHeads * headDim;
     const int pairs = headDim / 2;
     const int* table = blockTables + (long long) s * maxBlocks;

@@ -68,8 +68,7 @@ __device__ void decode_attention(bf16* out, float* part, int* counters, const bf
     const int rg = lane / TPR, c = lane % TPR;  // row group of the warp, 16-byte chunk of the row
     const bool active = c < CH;
     const int s = tokenSeq[t];
-    const int qlen = queryStart[s + 1] - queryStart[s];
-    const int ctx = seqLens[s] - qlen + (t - queryStart[s]) + 1;
+    const int ctx = token_context(t, s, queryStart, seqLens);
     const int nsplit = (ctx + splitSize - 1) / splitSize;
     if (split >= nsplit) return;  // the whole block: before any barrier
     const int start = split * splitSize;

@@ -1,6 +1,7 @@
-// Pieces the warp-parallel attention kernels share (attention.cu's grouped kernel,
-// attention_split.cu, attention_decode.cu): the grouped query load, the warps' online-softmax
-// state in shared memory, and the merge of that state into an output or a split's partials.
+// Pieces the paged attention kernels share (attention.cu, attention_split.cu,
+// attention_decode.cu): each token's causal context length, the grouped query load, the warps'
+// online-softmax state in shared memory, and the merge of that state into an output or a
+// split's partials.
 // One copy, so the three kernels keep one merge order (and one rounding) by construction.
 //
 // Shared-memory layout of the warps' state, for G query heads of one KV head:
@@ -10,6 +11,14 @@
 // H = numKvHeads * G query heads, S = maxSplits.
 #pragma once
 #include "common.cuh"
+
+// How many positions token t of the flat varlen batch attends to (causally, within its sequence
+// s = tokenSeq[t]): the sequence's tokens before this step's query tokens, plus its query tokens
+// up to and including t. Lengths come from device memory (a CUDA graph replays other lengths).
+__device__ __forceinline__ int token_context(int t, int s, const int* queryStart, const int* seqLens) {
+    const int qlen = queryStart[s + 1] - queryStart[s];
+    return seqLens[s] - qlen + (t - queryStart[s]) + 1;
+}
 
 // Loads the G query heads that start at qHeads (headDim apart) pre-scaled by qscale, lane l
 // holding dimension pairs l, l + 32, ... (P of them; pairs past headDim / 2 are zero), and starts

@@ -28,8 +28,7 @@ __device__ void split_attention(bf16* out, float* part, const bf16* q, const bf1
     const int t = blockIdx.y;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     const int s = tokenSeq[t];
-    const int qlen = queryStart[s + 1] - queryStart[s];
-    const int ctx = seqLens[s] - qlen + (t - queryStart[s]) + 1;
+    const int ctx = token_context(t, s, queryStart, seqLens);
     const int nsplit = (ctx + splitSize - 1) / splitSize;
     if (split >= nsplit) return;  // the whole block: before any barrier
     const int start = split * splitSize;
@@ -144,8 +143,7 @@ extern "C" __global__ void attention_combine_bf16(bf16* out, const float* part, 
     const int h = blockIdx.x;
     const int t = blockIdx.y;
     const int s = tokenSeq[t];
-    const int qlen = queryStart[s + 1] - queryStart[s];
-    const int ctx = seqLens[s] - qlen + (t - queryStart[s]) + 1;
+    const int ctx = token_context(t, s, queryStart, seqLens);
     const int nsplit = (ctx + splitSize - 1) / splitSize;
     if (nsplit <= 1) return;
     const long long th = (long long) numTokens * numHeads * maxSplits;

@@ -24,7 +24,7 @@ class ProfileRunCpuTest {
              Model model = ModelLoader.load(config, weights, backend, LoadProgress.NONE)) {
             int[] prompt = golden.prompts().get(1).ids();
             float[] before = oneStep(model, prompt);
-            ProfileRun.run(backend, model, 300, 7, 16);   // more tokens and rows than the step below
+            ProfileRun.run(model, 300, 7, 16);   // more tokens and rows than the step below
             // same values up to float rounding (bigger scratch buffers split the CPU's work differently)
             assertArrayEquals(before, oneStep(model, prompt), 1e-4f);
         }

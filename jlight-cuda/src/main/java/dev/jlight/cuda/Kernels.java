@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -37,12 +38,13 @@ final class Kernels {
      * The kernels written for programmatic dependent launch: each calls pdl_entry() (common.cuh)
      * before touching memory an earlier kernel wrote, so it may be launched while that kernel
      * still runs. Only these get the attribute: a kernel without pdl_entry() would read its
-     * inputs before they are complete. KernelSourcesTest checks each name against the sources.
+     * inputs before they are complete. PdlKernelSourcesTest checks each name against the sources.
      * The decode step's kernels: at batch 1 nearly all of its ~290 launches are these.
      */
-    static final List<String> PDL_KERNELS = List.of("gemv_bf16", "gemv_f32", "gemv_swiglu_bf16", "rms_norm_bf16", "add_rms_norm_bf16",
-            "rope_neox_bf16", "rope_write_kv_bf16", "silu_mul_bf16", "add_bias_bf16", "add_bias_f32", "add_bf16",
-            "add_f32", "scale_bf16", "scale_f32", "gather_rows_bf16", "gather_rows_f32", "sample_rows_f32");
+    static final Set<String> PDL_KERNELS = Set.of("gemv_bf16", "gemv_f32", "gemv_swiglu_bf16", "rms_norm_bf16",
+            "add_rms_norm_bf16", "rope_neox_bf16", "rope_write_kv_bf16", "silu_mul_bf16", "add_bias_bf16",
+            "add_bias_f32", "add_bf16", "add_f32", "scale_bf16", "scale_f32", "gather_rows_bf16", "gather_rows_f32",
+            "sample_rows_f32");
     /** Name prefixes of kernel families (one kernel per head size and group) written the same way. */
     static final List<String> PDL_KERNEL_PREFIXES = List.of("paged_attention_decode_d");
     private final LaunchConfig pdlConfig;
@@ -74,8 +76,17 @@ final class Kernels {
                 && !"false".equals(System.getProperty("jlight.cuda.pdl"));
     }
 
+    /** Asked on every launch: a set lookup, then the few prefixes. */
     static boolean pdlKernel(String name) {
-        return PDL_KERNELS.contains(name) || PDL_KERNEL_PREFIXES.stream().anyMatch(name::startsWith);
+        if (PDL_KERNELS.contains(name)) {
+            return true;
+        }
+        for (String prefix : PDL_KERNEL_PREFIXES) {
+            if (name.startsWith(prefix)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     boolean programmaticLaunch() {

@@ -193,7 +193,7 @@ public final class ServerRuntime implements AutoCloseable {
             }
             if (o.device() == Device.CUDA) {
                 // the largest step's buffers first, so that the KV cache gets only what is left
-                ProfileRun.run(backend, model, batched, o.maxNumSeqs(), o.blockSize());
+                ProfileRun.run(model, batched, o.maxNumSeqs(), o.blockSize());
             }
             KvCacheSpec one = model.kvCacheSpec(1, o.blockSize());
             long budget = kvBudget(o, backend, one, maxModelLen);

@@ -1,7 +1,6 @@
 package dev.jlight.core.engine;
 
 import dev.jlight.core.backend.AttentionMetadata;
-import dev.jlight.core.backend.Backend;
 import dev.jlight.core.backend.KvCache;
 import dev.jlight.core.model.ForwardBatch;
 import dev.jlight.core.model.Model;
@@ -21,18 +20,19 @@ public final class ProfileRun {
     private ProfileRun() {
     }
 
-    public static void run(Backend backend, Model model, int maxTokens, int maxSeqs, int blockSize) {
+    public static void run(Model model, int maxTokens, int maxSeqs, int blockSize) {
         int seqs = Math.max(1, Math.min(maxSeqs, maxTokens));
         int[] lens = new int[seqs];
         for (int s = 0; s < seqs; s++) {
             lens[s] = maxTokens / seqs + (s < maxTokens % seqs ? 1 : 0);
         }
+        ForwardBatch batch = batch(lens, blockSize);
         int blocks = 0;
-        for (int len : lens) {
-            blocks += (len + blockSize - 1) / blockSize;
+        for (int[] table : batch.attention().blockTables()) {
+            blocks += table.length;
         }
-        try (KvCache kv = backend.allocateKvCache(model.kvCacheSpec(blocks, blockSize))) {
-            model.forward(batch(lens, blockSize), kv);
+        try (KvCache kv = model.backend().allocateKvCache(model.kvCacheSpec(blocks, blockSize))) {
+            model.forward(batch, kv);
         }
     }
 

@@ -38,6 +38,33 @@ public interface Model extends AutoCloseable {
         throw new UnsupportedOperationException("this model does not sample on its backend");
     }
 
+    /**
+     * Whether {@link #launchSampled} returns before the step's ids reach the host (a GPU model:
+     * the engine then builds and launches the next step while this one runs) and reads
+     * {@link ForwardBatch#previousRows()} on the backend.
+     */
+    default boolean launchesAsync() {
+        return false;
+    }
+
+    /**
+     * Starts a step like {@link #forwardSampled} and returns its ids as {@link PendingIds}. A model
+     * that {@link #launchesAsync()} enqueues the step and returns at once; token t with
+     * {@code batch.previousRows()[t] >= 0} then takes its id, on the backend, from that row of the
+     * ids picked by this model's previous sampled step (launched or not, possibly still running).
+     * At most two launched steps are unawaited at a time, awaited in launch order, and every
+     * launched step is awaited before {@link #forward} or {@link #forwardSampled} is called.
+     *
+     * <p>The default runs {@link #forwardSampled} at once; it takes no previous rows (the engine
+     * fills them in on the host for a model that does not launch asynchronously).
+     */
+    default PendingIds launchSampled(ForwardBatch batch, KvCache kv, DeviceSampling sampling) {
+        if (batch.takesPreviousIds()) {
+            throw new IllegalArgumentException("this model takes no previous-step token ids: resolve them on the host");
+        }
+        return PendingIds.done(forwardSampled(batch, kv, sampling));
+    }
+
     int vocabSize();
 
     @Override

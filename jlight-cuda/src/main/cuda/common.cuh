@@ -27,6 +27,15 @@ __device__ __forceinline__ void pdl_entry() {
 #endif
 }
 
+// Asks the TMA unit to pull [p, p + bytes) into L2 (bytes a multiple of 16, p 16-byte aligned)
+// and returns at once: no registers wait on it. For data no earlier kernel of the step writes
+// (weights), so it may run before pdl_entry(). A no-op before sm_90 and in the CPU emulator.
+__device__ __forceinline__ void l2_prefetch(const void* p, int bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    if (bytes > 0) asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(p), "r"(bytes) : "memory");
+#endif
+}
+
 typedef __nv_bfloat16 bf16;
 typedef __nv_bfloat162 bf162;
 

@@ -22,6 +22,7 @@
 #   JLIGHT_TEST_SYNC=false   tests without -Djlight.cuda.syncLaunches (default true: every launch
 #                            waited for, so a fault names its kernel; but that also serializes what
 #                            programmatic dependent launch overlaps, so a PDL race needs =false)
+#   JLIGHT_TEST_CLASSES=a,b  run only these test classes (a quick run between full ones)
 #   JLIGHT_REGEN_GOLDEN=a,b  regenerate those golden models with scripts/make_golden.py (HF
 #                            transformers here, in the background on CPU cores 8-15 while the other
 #                            test classes run), put them into testdata/golden/models before
@@ -86,6 +87,9 @@ if [[ "$what" == all || "$what" == tests ]]; then
     while read -r c; do
       [[ " ${classes[*]} " == *" $c "* ]] || classes+=("$c")
     done < .device/test-classes.txt
+  fi
+  if [[ -n "${JLIGHT_TEST_CLASSES:-}" ]]; then   # a quick run: only these classes
+    classes=(${JLIGHT_TEST_CLASSES//,/ })
   fi
   regen=${JLIGHT_REGEN_GOLDEN:-}
   if [[ -n "$regen" ]]; then

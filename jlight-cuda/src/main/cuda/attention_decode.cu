@@ -20,7 +20,8 @@
 //
 // Kernels paged_attention_decode_d{D}_g{G}_bf16; needs D % 8 == 0, 16-byte aligned q rows and
 // K/V rows (the host checks). grid (numKvHeads * maxSplits, T), block 128, dynamic smem
-// 4 * G * (D + 2) floats.
+// 4 * G * (D + 2) floats. prefetchRows: K/V rows per block pulled into L2 before the PDL wait
+// (prefetch_split_kv in attention_merge.cuh; 0: none).
 #include "common.cuh"
 #include "attention_merge.cuh"  // store_split_result
 
@@ -238,7 +239,9 @@ __device__ void decode_attention(bf16* out, float* part, int* counters, const bf
         bf16* out, float* part, int* counters, const bf16* q, const bf16* kPool, const bf16* vPool,            \
         const int* queryStart, const int* seqLens, const int* blockTables, const int* tokenSeq, int numKvHeads, \
         int blockSize, int maxBlocks, float scale, long long ldo, long long ldq, int splitSize, int maxSplits,  \
-        int numTokens) {                                                                                       \
+        int numTokens, int prefetchRows) {                                                                     \
+        prefetch_split_kv(kPool, vPool, queryStart, seqLens, blockTables, tokenSeq, numKvHeads, blockSize,      \
+                          maxBlocks, splitSize, D, prefetchRows);                                               \
         pdl_entry();                                                                                           \
         decode_attention<D, G>(out, part, counters, q, kPool, vPool, queryStart, seqLens, blockTables, tokenSeq, \
                                numKvHeads, blockSize, maxBlocks, scale, ldo, ldq, splitSize, maxSplits,         \

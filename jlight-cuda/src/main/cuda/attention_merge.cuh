@@ -20,6 +20,33 @@ __device__ __forceinline__ int token_context(int t, int s, const int* queryStart
     return seqLens[s] - qlen + (t - queryStart[s]) + 1;
 }
 
+// Before pdl_entry(): pulls the first `rows` K and V rows of this block's split (KV head kvh, D
+// dims each) into L2, so that under programmatic launch the loads of a decode step's attention
+// start while the kernel before it (rope + K/V write) still runs. It reads only the step's
+// metadata, which the host uploaded before the step's first kernel; the rows themselves may be
+// written meanwhile (the current token's), which is harmless: L2 is where those writes land. At
+// batch 1 the split is the whole job (attention there is latency-bound, not bandwidth-bound);
+// at large batch `rows` caps what the first wave of blocks pulls in ahead of use.
+__device__ __forceinline__ void prefetch_split_kv(const bf16* kPool, const bf16* vPool, const int* queryStart,
+                                                  const int* seqLens, const int* blockTables, const int* tokenSeq,
+                                                  int numKvHeads, int blockSize, int maxBlocks, int splitSize,
+                                                  int headDim, int rows) {
+    const int kvh = blockIdx.x % numKvHeads;
+    const int split = blockIdx.x / numKvHeads;
+    const int t = blockIdx.y;
+    const int s = tokenSeq[t];
+    const int ctx = token_context(t, s, queryStart, seqLens);
+    const int start = split * splitSize;
+    const int end = min(min(ctx, start + splitSize), start + rows);
+    const int* table = blockTables + (long long) s * maxBlocks;
+    const long long kvDim = (long long) numKvHeads * headDim;
+    for (int i = threadIdx.x; i < 2 * (end - start); i += blockDim.x) {
+        const int p = start + (i >> 1);
+        const long long row = (long long) table[p / blockSize] * blockSize + p % blockSize;
+        l2_prefetch(((i & 1) ? vPool : kPool) + row * kvDim + (long long) kvh * headDim, 2 * headDim);
+    }
+}
+
 // Loads the G query heads that start at qHeads (headDim apart) pre-scaled by qscale, lane l
 // holding dimension pairs l, l + 32, ... (P of them; pairs past headDim / 2 are zero), and starts
 // each head's online softmax empty (m = -inf, l = 0, acc = 0).

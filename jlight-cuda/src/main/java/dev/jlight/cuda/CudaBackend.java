@@ -122,6 +122,17 @@ public final class CudaBackend implements Backend {
     /** gemv_swiglu_bf16 for matmulSiluMul at T <= 8 unless -Djlight.cuda.fuseSwiGlu=false. */
     private boolean fuseSwiGlu = !"false".equals(System.getProperty("jlight.cuda.fuseSwiGlu"));
     /** GEMV or cuBLASLt per (T, N, K, output dtype), decided by timing both (GemvMode.AUTO). */
+    /**
+     * Bytes of each weight row the GEMV kernels prefetch into L2 before their PDL wait (gemv.cu);
+     * -Djlight.cuda.gemvPrefetch=0 turns it off.
+     */
+    private int gemvPrefetch = Integer.getInteger("jlight.cuda.gemvPrefetch", 8192);
+    /**
+     * K/V rows per decode-attention block prefetched into L2 before its PDL wait (64 covers a
+     * batch-1 split; at large batch it bounds what the first wave pulls in: ~400 blocks x 64 rows
+     * x 512 B = 13 MB of the H100's 50 MB L2). -Djlight.cuda.attentionPrefetch=0 turns it off.
+     */
+    private int decodePrefetchRows = Integer.getInteger("jlight.cuda.attentionPrefetch", 64);
     private final Map<String, Boolean> gemvChoice = new HashMap<>();
     private final List<String> gemvTimings = new ArrayList<>();
     /** Split-KV attention partials; replaced by a larger one when needed. */
@@ -681,7 +692,7 @@ public final class CudaBackend implements Backend {
             Runnable gemv = () -> launch(o.dtype() == DType.F32 ? "gemv_f32" : "gemv_bf16",
                     (int) ((n + GEMV_ROWS_PER_BLOCK - 1) / GEMV_ROWS_PER_BLOCK), 1, GEMV_THREADS, 0, () -> what,
                     o.ptr(), xx.ptr(), ww.ptr(), (int) t, (int) n, (int) k, o.rowStride(), xx.rowStride(),
-                    ww.rowStride());
+                    ww.rowStride(), gemvPrefetch);
             if (useGemv(t, n, k, o.dtype(), cublas, gemv)) {
                 gemv.run();
                 return;
@@ -710,7 +721,8 @@ public final class CudaBackend implements Backend {
                 && Boolean.TRUE.equals(gemvChoiceKnown(t, 2 * inter, k, DType.BF16))) {
             launch("gemv_swiglu_bf16", (int) ((inter + GEMV_ROWS_PER_BLOCK / 2 - 1) / (GEMV_ROWS_PER_BLOCK / 2)), 1,
                     GEMV_THREADS, 0, () -> "matmulSiluMul(T=" + t + ",I=" + inter + ",K=" + k + ")", o.ptr(), xx.ptr(),
-                    ww.ptr(), (int) t, (int) inter, (int) k, o.rowStride(), xx.rowStride(), ww.rowStride());
+                    ww.ptr(), (int) t, (int) inter, (int) k, o.rowStride(), xx.rowStride(), ww.rowStride(),
+                    gemvPrefetch);
             return;
         }
         matmul(g, xx, ww);
@@ -973,6 +985,30 @@ public final class CudaBackend implements Backend {
         this.fuseSwiGlu = fuse;
     }
 
+    /** Bytes per weight row the GEMV kernels prefetch into L2 before their PDL wait (0: none). */
+    public void setGemvPrefetch(int bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("gemvPrefetch " + bytes + " < 0");
+        }
+        this.gemvPrefetch = bytes;
+    }
+
+    public int gemvPrefetch() {
+        return gemvPrefetch;
+    }
+
+    /** K/V rows per decode-attention block prefetched into L2 before its PDL wait (0: none). */
+    public void setAttentionPrefetch(int rows) {
+        if (rows < 0) {
+            throw new IllegalArgumentException("attentionPrefetch " + rows + " < 0");
+        }
+        this.decodePrefetchRows = rows;
+    }
+
+    public int attentionPrefetch() {
+        return decodePrefetchRows;
+    }
+
     public boolean fuseRopeKv() {
         return fuseRopeKv;
     }
@@ -1111,7 +1147,7 @@ public final class CudaBackend implements Backend {
                         threads, smem, what, o.ptr(), part, counters, qq.ptr(), c.kPool(layer), c.vPool(layer),
                         m.queryStart(), m.seqLens(), m.blockTables(), m.tokenSeq(), kvHeads, spec.blockSize(),
                         m.maxBlocks(), scale, o.rowStride(), qq.rowStride(), plan.splitSize(), plan.maxSplits(),
-                        (int) t);
+                        (int) t, decodePrefetchRows);
             }
             case FLASH -> {
                 int smem = 2 * FLASH_TILE * (hd + 8) * 2;

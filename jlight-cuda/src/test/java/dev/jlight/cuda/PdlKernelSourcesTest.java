@@ -26,8 +26,13 @@ class PdlKernelSourcesTest {
     /** From the module (Maven) or from the repository root (the device's test runner). */
     private static final Path SOURCES = Files.isDirectory(Path.of("src/main/cuda")) ? Path.of("src/main/cuda")
             : Path.of("jlight-cuda/src/main/cuda");
-    /** __global__ ... name(args) { [\ newline] pdl_entry(); — the name may hold macro pastes (##D##). */
-    private static final String DEFINITION = "__global__[^;{]*?\\b(%s)\\s*\\([^{]*\\{\\s*(?:\\\\\\s*)*(pdl_entry\\(\\);)?";
+    /**
+     * __global__ ... name(args) { [\ newline] [prefetch_split_kv(...);] pdl_entry(); — the name may
+     * hold macro pastes (##D##). prefetch_split_kv, the one call allowed before the wait, reads
+     * only the step's metadata and only prefetches K/V into L2 (checked below).
+     */
+    private static final String DEFINITION = "__global__[^;{]*?\\b(%s)\\s*\\([^{]*\\{\\s*(?:\\\\\\s*)*"
+            + "(?:prefetch_split_kv\\([^;]*\\);\\s*(?:\\\\\\s*)*)?(pdl_entry\\(\\);)?";
 
     private static String allSources() throws IOException {
         StringBuilder sb = new StringBuilder();
@@ -81,10 +86,27 @@ class PdlKernelSourcesTest {
     }
 
     @Test
+    void thePreWaitPrefetchOnlyPrefetches() throws IOException {
+        String merge = Files.readString(SOURCES.resolve("attention_merge.cuh"));
+        int start = merge.indexOf("void prefetch_split_kv(");
+        assertTrue(start > 0, "attention_merge.cuh defines prefetch_split_kv");
+        String body = merge.substring(merge.indexOf('{', start), merge.indexOf("\n}\n", start));
+        // the pools appear only as l2_prefetch's address; nothing is stored
+        String rest = body.replaceAll("l2_prefetch\\(\\(\\(i & 1\\) \\? vPool : kPool\\)", "");
+        assertFalse(rest.contains("kPool") || rest.contains("vPool"), "prefetch_split_kv reads K/V: " + body);
+        assertFalse(body.matches("(?s).*[^=!<>]=[^=].*\\[[^]]*\\]\\s*=.*") || body.contains("atomic"),
+                "prefetch_split_kv writes memory");
+    }
+
+    @Test
     void thePatternSeesAMissingEntry() {
         String src = "extern \"C\" __global__ void k1(int* a) {\n    a[0] = 1;\n}\n"
-                + "extern \"C\" __global__ void k2(int* a) {\n    pdl_entry();\n    a[0] = 1;\n}\n";
+                + "extern \"C\" __global__ void k2(int* a) {\n    pdl_entry();\n    a[0] = 1;\n}\n"
+                + "extern \"C\" __global__ void k3(int* a) {\n    prefetch_split_kv(a, a,\n a);\n    pdl_entry();\n}\n"
+                + "extern \"C\" __global__ void k4(int* a) {\n    a[1] = 2;\n    pdl_entry();\n}\n";
         assertTrue(definitions(src, "k1", true).isEmpty());
         assertFalse(definitions(src, "k2", true).isEmpty());
+        assertFalse(definitions(src, "k3", true).isEmpty());
+        assertTrue(definitions(src, "k4", true).isEmpty());
     }
 }

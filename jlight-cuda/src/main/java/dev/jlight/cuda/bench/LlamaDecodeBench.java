@@ -461,13 +461,50 @@ public final class LlamaDecodeBench {
             sb.append(String.format(Locale.ROOT, " batch 1 gate/up GEMV + siluMul apart %.3f;",
                     graphSteps(1, seqs, kv, steps, true, "swiglu apart")));
             gpu.setFuseSwiGlu(true);
-            sb.append(String.format(Locale.ROOT, " batch 1 defaults again %.3f.",
+            sb.append(String.format(Locale.ROOT, " batch 1 defaults again %.3f;",
                     graphSteps(1, seqs, kv, steps, true, "defaults")));
         } finally {
             gpu.setGemvMode(gm);
             gpu.setFuseSwiGlu(true);
         }
+        sb.append(prefetchVariants(promptLen, steps));
         System.out.println(sb);
+        return sb.toString();
+    }
+
+    /** The GEMV's L2 prefetch before its PDL wait (gemv.cu): off and other sizes, at batch 1 and 8. */
+    private String prefetchVariants(int promptLen, int steps) {
+        StringBuilder sb = new StringBuilder();
+        int dflt = gpu.gemvPrefetch();
+        int[] sizes = {0, 4096, 16384, dflt};
+        for (int bs : new int[] {1, 8}) {
+            DecodeSeqs seqs = new DecodeSeqs(bs, promptLen, promptLen + steps + 8);
+            try (KvCache kv = gpu.allocateKvCache(model.kvCacheSpec(seqs.blocksNeeded(), BLOCK))) {
+                for (int bytes : sizes) {
+                    gpu.setGemvPrefetch(bytes);
+                    String label = bytes == 0 ? "no GEMV L2 prefetch" : "GEMV L2 prefetch " + bytes + " B/row"
+                            + (bytes == dflt ? " (default)" : "");
+                    sb.append(String.format(Locale.ROOT, " batch %d %s %.3f;", bs, label,
+                            graphSteps(bs, seqs, kv, steps, true, label)));
+                }
+            } finally {
+                gpu.setGemvPrefetch(dflt);
+            }
+        }
+        int rows = gpu.attentionPrefetch();
+        for (int bs : new int[] {1, 64}) {
+            DecodeSeqs seqs = new DecodeSeqs(bs, promptLen, promptLen + steps + 8);
+            try (KvCache kv = gpu.allocateKvCache(model.kvCacheSpec(seqs.blocksNeeded(), BLOCK))) {
+                gpu.setAttentionPrefetch(0);
+                sb.append(String.format(Locale.ROOT, " batch %d no attention L2 prefetch %.3f;", bs,
+                        graphSteps(bs, seqs, kv, steps, true, "no attention prefetch")));
+                gpu.setAttentionPrefetch(rows);
+                sb.append(String.format(Locale.ROOT, " batch %d attention L2 prefetch %d rows (default) %.3f;", bs,
+                        rows, graphSteps(bs, seqs, kv, steps, true, "attention prefetch")));
+            } finally {
+                gpu.setAttentionPrefetch(rows);
+            }
+        }
         return sb.toString();
     }
 

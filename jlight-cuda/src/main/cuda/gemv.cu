@@ -21,13 +21,9 @@
 // Needs K % 8 == 0 and 16-byte aligned rows of x and w (the host checks, and uses cuBLASLt otherwise).
 // Kernels gemv_{bf16|f32} (output dtype); grid ceil(N / 16), block 32 * GEMV_WARPS, no dynamic smem.
 //
-// L2 prefetch before the PDL wait: weights are never written during a step, so a block may start
-// pulling its rows into L2 before griddepcontrol.wait. Under programmatic launch this kernel's
-// first blocks become resident while the kernel before it (a norm, rope, attention or the tail of
-// the previous GEMV) still runs: without the prefetch HBM idles there; with it the first
-// `prefetch` bytes of each of the block's 16 rows are on their way (one bulk prefetch per row, no
-// registers held, the main loop below unchanged: hoisting the loop's own loads above the wait cost
-// 17 %, see gemv_impl). 0 turns it off.
+// No L2 prefetch of the weights before the PDL wait: a bulk prefetch of each block's first 4, 8
+// or 16 KiB per row made every decode step slower on the H100 (bs1 6.205 / 6.421 / 6.440 ms
+// against 5.987 without; docs/results/2026-11-26-s4-run1-prefetch).
 // gemv_swiglu_bf16: the gate/up projection with Llama's silu·mul fused in (below).
 #include "common.cuh"
 
@@ -44,7 +40,7 @@
 // less and no [T, 2n] intermediate.
 template <typename OutT, bool SWIGLU>
 __device__ void gemv_impl(OutT* out, const bf16* x, const bf16* w, int t, int n, int k, long long ldo,
-                          long long ldx, long long ldw, int prefetch) {
+                          long long ldx, long long ldw) {
     JLIGHT_BLOCK_SHARED float partial[GEMV_WARPS][32][4];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int g = lane >> 2, q = lane & 3;
@@ -61,13 +57,6 @@ __device__ void gemv_impl(OutT* out, const bf16* x, const bf16* w, int t, int n,
     // pdl_entry() before any load: issuing the first chunks' weight loads ahead of it (weights are
     // never written in a step) measured 17 % slower at K = 14336 on the H100 (down_proj 53.2 us
     // against 45.5 us with this loop untouched), more than the overlap it bought.
-    if (prefetch > 0 && threadIdx.x < GEMV_ROWS) {
-        // thread i: the block's mma row i (SWIGLU: gate rows 0-7, their up rows 8-15)
-        const int i = threadIdx.x;
-        const long long r = SWIGLU ? min(row0 + (i & 7), (long long) n - 1) + (i >= 8 ? n : 0)
-                                   : min(row0 + i, (long long) n - 1);
-        l2_prefetch(w + r * ldw, min(prefetch, 2 * k) & ~15);
-    }
     pdl_entry();
     for (int c0 = warp; c0 < chunks; c0 += GEMV_WARPS * GEMV_UNROLL) {
         uint4 va[GEMV_UNROLL], vb[GEMV_UNROLL], vx[GEMV_UNROLL];
@@ -126,20 +115,18 @@ __device__ void gemv_impl(OutT* out, const bf16* x, const bf16* w, int t, int n,
 }
 
 extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS, 2)
-gemv_bf16(bf16* out, const bf16* x, const bf16* w, int t, int n, int k, long long ldo, long long ldx, long long ldw,
-          int prefetch) {
-    gemv_impl<bf16, false>(out, x, w, t, n, k, ldo, ldx, ldw, prefetch);
+gemv_bf16(bf16* out, const bf16* x, const bf16* w, int t, int n, int k, long long ldo, long long ldx, long long ldw) {
+    gemv_impl<bf16, false>(out, x, w, t, n, k, ldo, ldx, ldw);
 }
 
 extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS, 2)
-gemv_f32(float* out, const bf16* x, const bf16* w, int t, int n, int k, long long ldo, long long ldx, long long ldw,
-         int prefetch) {
-    gemv_impl<float, false>(out, x, w, t, n, k, ldo, ldx, ldw, prefetch);
+gemv_f32(float* out, const bf16* x, const bf16* w, int t, int n, int k, long long ldo, long long ldx, long long ldw) {
+    gemv_impl<float, false>(out, x, w, t, n, k, ldo, ldx, ldw);
 }
 
 // out [T, inter] (ldo) = silu(x·gateᵀ) * (x·upᵀ), gate_up w [2 * inter, K] (ldw); grid ceil(inter / 8)
 extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS, 2)
 gemv_swiglu_bf16(bf16* out, const bf16* x, const bf16* w, int t, int inter, int k, long long ldo, long long ldx,
-                 long long ldw, int prefetch) {
-    gemv_impl<bf16, true>(out, x, w, t, inter, k, ldo, ldx, ldw, prefetch);
+                 long long ldw) {
+    gemv_impl<bf16, true>(out, x, w, t, inter, k, ldo, ldx, ldw);
 }

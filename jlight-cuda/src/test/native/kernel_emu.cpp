@@ -362,7 +362,7 @@ static void gemv_case(int n, int k, long long ldx, long long ldw, long long ldo)
     std::vector<OutT> out((size_t) T * ldo);
     for (auto& v : out) v = (OutT) NAN;
     launch((n + GEMV_ROWS - 1) / GEMV_ROWS, 1, 32 * GEMV_WARPS,
-           [&] { gemv_impl<OutT, false>(out.data(), x.data(), w.data(), T, n, k, ldo, ldx, ldw, 8192); });
+           [&] { gemv_impl<OutT, false>(out.data(), x.data(), w.data(), T, n, k, ldo, ldx, ldw); });
     std::vector<float> got, want;
     for (int t = 0; t < T; t++) {
         for (int r = 0; r < n; r++) {
@@ -389,10 +389,10 @@ static void swiglu_case(int inter, int k, long long ldx, long long ldw, long lon
     for (auto& v : w) v = b(randn() * 0.05f);
     std::vector<bf16> gu((size_t) T * 2 * inter), pair((size_t) T * ldo, b(NAN)), fused((size_t) T * ldo, b(NAN));
     launch((2 * inter + GEMV_ROWS - 1) / GEMV_ROWS, 1, 32 * GEMV_WARPS,
-           [&] { gemv_impl<bf16, false>(gu.data(), x.data(), w.data(), T, 2 * inter, k, 2 * inter, ldx, ldw, 8192); });
+           [&] { gemv_impl<bf16, false>(gu.data(), x.data(), w.data(), T, 2 * inter, k, 2 * inter, ldx, ldw); });
     launch((inter + 255) / 256, T, 256, [&] { silu_mul_bf16(pair.data(), gu.data(), T, inter, ldo, 2 * inter); });
     launch((inter + GEMV_ROWS / 2 - 1) / (GEMV_ROWS / 2), 1, 32 * GEMV_WARPS,
-           [&] { gemv_impl<bf16, true>(fused.data(), x.data(), w.data(), T, inter, k, ldo, ldx, ldw, 8192); });
+           [&] { gemv_impl<bf16, true>(fused.data(), x.data(), w.data(), T, inter, k, ldo, ldx, ldw); });
     int bad = 0;
     for (int t = 0; t < T; t++) {
         for (long long c = 0; c < ldo; c++) {

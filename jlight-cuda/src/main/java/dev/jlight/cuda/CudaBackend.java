@@ -121,18 +121,15 @@ public final class CudaBackend implements Backend {
     private boolean fuseRopeKv = !"false".equals(System.getProperty("jlight.cuda.fuseRopeKv"));
     /** gemv_swiglu_bf16 for matmulSiluMul at T <= 8 unless -Djlight.cuda.fuseSwiGlu=false. */
     private boolean fuseSwiGlu = !"false".equals(System.getProperty("jlight.cuda.fuseSwiGlu"));
-    /** GEMV or cuBLASLt per (T, N, K, output dtype), decided by timing both (GemvMode.AUTO). */
     /**
-     * Bytes of each weight row the GEMV kernels prefetch into L2 before their PDL wait (gemv.cu);
-     * -Djlight.cuda.gemvPrefetch=0 turns it off.
-     */
-    private int gemvPrefetch = Integer.getInteger("jlight.cuda.gemvPrefetch", 8192);
-    /**
-     * K/V rows per decode-attention block prefetched into L2 before its PDL wait (64 covers a
-     * batch-1 split; at large batch it bounds what the first wave pulls in: ~400 blocks x 64 rows
-     * x 512 B = 13 MB of the H100's 50 MB L2). -Djlight.cuda.attentionPrefetch=0 turns it off.
+     * K/V rows per decode-attention block prefetched into L2 before its PDL wait, when the step's
+     * context is split (few blocks: batch 1 to ~32 at Llama-3.1-8B); 64 covers a batch-1 split.
+     * Measured on the H100 (docs/results/2026-11-26-s4-run1-prefetch): batch 1 6.420 ms with
+     * against 6.481 without; batch 64 (no splits) 9.315 with against 9.276 without, hence only
+     * with splits. -Djlight.cuda.attentionPrefetch=0 turns it off.
      */
     private int decodePrefetchRows = Integer.getInteger("jlight.cuda.attentionPrefetch", 64);
+    /** GEMV or cuBLASLt per (T, N, K, output dtype), decided by timing both (GemvMode.AUTO). */
     private final Map<String, Boolean> gemvChoice = new HashMap<>();
     private final List<String> gemvTimings = new ArrayList<>();
     /** Split-KV attention partials; replaced by a larger one when needed. */
@@ -692,7 +689,7 @@ public final class CudaBackend implements Backend {
             Runnable gemv = () -> launch(o.dtype() == DType.F32 ? "gemv_f32" : "gemv_bf16",
                     (int) ((n + GEMV_ROWS_PER_BLOCK - 1) / GEMV_ROWS_PER_BLOCK), 1, GEMV_THREADS, 0, () -> what,
                     o.ptr(), xx.ptr(), ww.ptr(), (int) t, (int) n, (int) k, o.rowStride(), xx.rowStride(),
-                    ww.rowStride(), gemvPrefetch);
+                    ww.rowStride());
             if (useGemv(t, n, k, o.dtype(), cublas, gemv)) {
                 gemv.run();
                 return;
@@ -721,8 +718,7 @@ public final class CudaBackend implements Backend {
                 && Boolean.TRUE.equals(gemvChoiceKnown(t, 2 * inter, k, DType.BF16))) {
             launch("gemv_swiglu_bf16", (int) ((inter + GEMV_ROWS_PER_BLOCK / 2 - 1) / (GEMV_ROWS_PER_BLOCK / 2)), 1,
                     GEMV_THREADS, 0, () -> "matmulSiluMul(T=" + t + ",I=" + inter + ",K=" + k + ")", o.ptr(), xx.ptr(),
-                    ww.ptr(), (int) t, (int) inter, (int) k, o.rowStride(), xx.rowStride(), ww.rowStride(),
-                    gemvPrefetch);
+                    ww.ptr(), (int) t, (int) inter, (int) k, o.rowStride(), xx.rowStride(), ww.rowStride());
             return;
         }
         matmul(g, xx, ww);
@@ -985,18 +981,6 @@ public final class CudaBackend implements Backend {
         this.fuseSwiGlu = fuse;
     }
 
-    /** Bytes per weight row the GEMV kernels prefetch into L2 before their PDL wait (0: none). */
-    public void setGemvPrefetch(int bytes) {
-        if (bytes < 0) {
-            throw new IllegalArgumentException("gemvPrefetch " + bytes + " < 0");
-        }
-        this.gemvPrefetch = bytes;
-    }
-
-    public int gemvPrefetch() {
-        return gemvPrefetch;
-    }
-
     /** K/V rows per decode-attention block prefetched into L2 before its PDL wait (0: none). */
     public void setAttentionPrefetch(int rows) {
         if (rows < 0) {
@@ -1147,7 +1131,7 @@ public final class CudaBackend implements Backend {
                         threads, smem, what, o.ptr(), part, counters, qq.ptr(), c.kPool(layer), c.vPool(layer),
                         m.queryStart(), m.seqLens(), m.blockTables(), m.tokenSeq(), kvHeads, spec.blockSize(),
                         m.maxBlocks(), scale, o.rowStride(), qq.rowStride(), plan.splitSize(), plan.maxSplits(),
-                        (int) t, decodePrefetchRows);
+                        (int) t, plan.maxSplits() > 1 ? decodePrefetchRows : 0);
             }
             case FLASH -> {
                 int smem = 2 * FLASH_TILE * (hd + 8) * 2;

@@ -472,27 +472,11 @@ public final class LlamaDecodeBench {
         return sb.toString();
     }
 
-    /** The GEMV's L2 prefetch before its PDL wait (gemv.cu): off and other sizes, at batch 1 and 8. */
+    /** The decode attention's L2 prefetch of its split's first K/V rows before its PDL wait, off vs on. */
     private String prefetchVariants(int promptLen, int steps) {
         StringBuilder sb = new StringBuilder();
-        int dflt = gpu.gemvPrefetch();
-        int[] sizes = {0, 4096, 16384, dflt};
-        for (int bs : new int[] {1, 8}) {
-            DecodeSeqs seqs = new DecodeSeqs(bs, promptLen, promptLen + steps + 8);
-            try (KvCache kv = gpu.allocateKvCache(model.kvCacheSpec(seqs.blocksNeeded(), BLOCK))) {
-                for (int bytes : sizes) {
-                    gpu.setGemvPrefetch(bytes);
-                    String label = bytes == 0 ? "no GEMV L2 prefetch" : "GEMV L2 prefetch " + bytes + " B/row"
-                            + (bytes == dflt ? " (default)" : "");
-                    sb.append(String.format(Locale.ROOT, " batch %d %s %.3f;", bs, label,
-                            graphSteps(bs, seqs, kv, steps, true, label)));
-                }
-            } finally {
-                gpu.setGemvPrefetch(dflt);
-            }
-        }
         int rows = gpu.attentionPrefetch();
-        for (int bs : new int[] {1, 64}) {
+        for (int bs : new int[] {1, 8}) {   // larger batches do not split: no prefetch
             DecodeSeqs seqs = new DecodeSeqs(bs, promptLen, promptLen + steps + 8);
             try (KvCache kv = gpu.allocateKvCache(model.kvCacheSpec(seqs.blocksNeeded(), BLOCK))) {
                 gpu.setAttentionPrefetch(0);

@@ -71,6 +71,11 @@ public class FakeDriverSmoke { public static void main(String[] a) throws Throwa
     }
     gpu.setGemvMode(CudaBackend.GemvMode.AUTO);
     System.out.println("gemv decisions: " + gpu.gemvDecisions());
+    // a decode-sized cuBLASLt product: its candidates are timed once, at first use
+    Tensor xw = gpu.allocate(DType.BF16, 16, 64), ww = gpu.allocate(DType.BF16, 32, 64), ow = gpu.allocate(DType.BF16, 16, 32);
+    gpu.matmul(ow, xw, ww); gpu.matmul(ow, xw, ww);
+    System.out.println("matmul tunings: " + gpu.matmulTunings());
+    if (gpu.matmulTunings().size() != 1) throw new AssertionError("expected one timed product: " + gpu.matmulTunings());
     double[] ms = gpu.timeMs(() -> gpu.scale(t, 2f), 2, 5);
     System.out.println("timeMs " + java.util.Arrays.toString(ms));
       System.out.println(gpu.arena().summary());

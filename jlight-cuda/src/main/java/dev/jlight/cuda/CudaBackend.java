@@ -132,6 +132,8 @@ public final class CudaBackend implements Backend {
     /** GEMV or cuBLASLt per (T, N, K, output dtype), decided by timing both (GemvMode.AUTO). */
     private final Map<String, Boolean> gemvChoice = new HashMap<>();
     private final List<String> gemvTimings = new ArrayList<>();
+    private final List<String> matmulTunings = new ArrayList<>();
+    private boolean tuneMatmuls = !"false".equals(System.getProperty("jlight.cuda.tuneMatmul"));
     /** Split-KV attention partials; replaced by a larger one when needed. */
     private CudaTensor splitPartials;
     /** The decode kernel's per-(token, KV head) split counters (I32, zero between launches). */
@@ -774,6 +776,65 @@ public final class CudaBackend implements Backend {
         return t + "x" + n + "x" + k + ":" + out;
     }
 
+    /**
+     * Decode-step token counts whose cuBLASLt products are timed: the graph runner's capture sizes
+     * past the GEMV's T <= 8 are all multiples of 8 up to 256, and only a bounded set of T may
+     * pay a timing (mixed prefill steps have any T: they keep the heuristic's first choice).
+     */
+    private static boolean tunedT(long t) {
+        return t > 8 && t <= 256 && t % 8 == 0;
+    }
+
+    /**
+     * At the first eager use of a decode-sized product, times every algorithm cuBLASLt's heuristic
+     * offered (up to 8, L2 flushed before each run) and keeps the fastest: the heuristic's first
+     * pick is a model's guess for skinny, memory-bound shapes. -Djlight.cuda.tuneMatmul=false
+     * keeps the heuristic's first choice.
+     */
+    private void tuneMatmul(Matmul.Product p, String what) {
+        if (matmul.timed(p, what)) {
+            return;
+        }
+        int n = matmul.candidates(p, what);
+        if (n < 2) {
+            matmul.choose(p, 0, what);
+            return;
+        }
+        List<Runnable> runs = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int c = i;
+            runs.add(() -> matmul.runCandidate(p, c, what));
+        }
+        double[] ms = timeEach(runs);
+        int best = 0;
+        for (int i = 1; i < n; i++) {
+            if (ms[i] < ms[best]) {
+                best = i;
+            }
+        }
+        matmul.choose(p, best, what);
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "T=%d N=%d K=%d: heuristic's first %.1f us",
+                p.t(), p.n(), p.k(), ms[0] * 1000));
+        sb.append(best == 0 ? ", kept" : String.format(Locale.ROOT, ", candidate %d of %d %.1f us (%.1f%% faster)",
+                best, n, ms[best] * 1000, 100 * (1 - ms[best] / ms[0])));
+        matmulTunings.add(sb.toString());
+    }
+
+    /** What {@link #tuneMatmul} measured and chose, one line per product timed. */
+    public List<String> matmulTunings() {
+        return List.copyOf(matmulTunings);
+    }
+
+    /** false: no timing, and every cuBLASLt product runs the heuristic's first choice again. */
+    public void setTuneMatmuls(boolean on) {
+        this.tuneMatmuls = on;
+        matmul.setUseChosen(on);
+    }
+
+    public boolean tuneMatmuls() {
+        return tuneMatmuls;
+    }
+
     /** How much slower (alone) the GEMV may be and still be chosen under programmatic launch. */
     private static final double GEMV_PDL_ADVANTAGE = 1.10;
     private static final int TUNE_RUNS = 5;
@@ -784,38 +845,44 @@ public final class CudaBackend implements Backend {
      * L2 overwritten (a memset of 128 MiB) before every timed run so that weights come from HBM.
      */
     private double[] timeAgainstEachOther(Runnable a, Runnable b) {
+        return timeEach(List.of(a, b));
+    }
+
+    /** Median device time (ms) of each of {@code runs}, as {@link #timeAgainstEachOther}. */
+    private double[] timeEach(List<Runnable> runs) {
+        int n = runs.size();
         CudaTensor flush = null;
         if (arena.largestFree() >= L2_FLUSH_BYTES + (64L << 20)) { // a full arena (KV cache) times without the flush
             flush = newTensor(DType.BF16, new long[] {L2_FLUSH_BYTES / 2}, DeviceArena.Purpose.WORKSPACE,
                     "L2 flush for GEMV timing");
         }
-        MemorySegment[] ev = new MemorySegment[4 * TUNE_RUNS];
+        MemorySegment[] ev = new MemorySegment[2 * n * TUNE_RUNS];
         try {
             for (int i = 0; i < ev.length; i++) {
                 ev[i] = driver.eventCreate();
             }
-            a.run();
-            b.run();
+            runs.forEach(Runnable::run);
             for (int i = 0; i < TUNE_RUNS; i++) {
-                for (int which = 0; which < 2; which++) {
+                for (int which = 0; which < n; which++) {
                     if (flush != null) {
                         driver.memsetD8Async(flush.ptr(), i, L2_FLUSH_BYTES, stream);
                     }
-                    driver.eventRecord(ev[4 * i + 2 * which], stream);
-                    (which == 0 ? a : b).run();
-                    driver.eventRecord(ev[4 * i + 2 * which + 1], stream);
+                    driver.eventRecord(ev[2 * (n * i + which)], stream);
+                    runs.get(which).run();
+                    driver.eventRecord(ev[2 * (n * i + which) + 1], stream);
                 }
             }
             syncStream();
-            double[][] ms = new double[2][TUNE_RUNS];
-            for (int i = 0; i < TUNE_RUNS; i++) {
-                for (int which = 0; which < 2; which++) {
-                    ms[which][i] = driver.eventElapsedMs(ev[4 * i + 2 * which], ev[4 * i + 2 * which + 1]);
+            double[] median = new double[n];
+            for (int which = 0; which < n; which++) {
+                double[] ms = new double[TUNE_RUNS];
+                for (int i = 0; i < TUNE_RUNS; i++) {
+                    ms[i] = driver.eventElapsedMs(ev[2 * (n * i + which)], ev[2 * (n * i + which) + 1]);
                 }
+                Arrays.sort(ms);
+                median[which] = ms[TUNE_RUNS / 2];
             }
-            Arrays.sort(ms[0]);
-            Arrays.sort(ms[1]);
-            return new double[] {ms[0][TUNE_RUNS / 2], ms[1][TUNE_RUNS / 2]};
+            return median;
         } finally {
             for (MemorySegment e : ev) {
                 if (e != null) {
@@ -845,6 +912,9 @@ public final class CudaBackend implements Backend {
     private void cublasMatmul(long out, int outType, long ldo, long x, long ldx, long w, long ldw, long t, long n,
                               long k, String what) {
         if (graphMode == GraphMode.EAGER) {
+            if (tuneMatmuls && tunedT(t)) {
+                tuneMatmul(new Matmul.Product(out, outType, ldo, x, ldx, w, ldw, t, n, k), what);
+            }
             matmul.run(out, outType, ldo, x, ldx, w, ldw, t, n, k, what);
             kernels.syncAfter(() -> what);
             return;

@@ -14,16 +14,42 @@ import java.util.Map;
  * transa = T, B = xᵀ stored as [K,T] (ld = x's row stride), D = outᵀ [N,T] (ld = out's row
  * stride): strided views of x and out cost nothing.
  *
- * <p>Descriptors and the heuristic's algorithm are cached per shape, strides, output type and
- * pointer alignment (the heuristic picks kernels that rely on alignment).
+ * <p>Descriptors and the heuristic's algorithms are cached per shape, strides, output type and
+ * pointer alignment (the heuristic picks kernels that rely on alignment). The heuristic's first
+ * algorithm runs unless the backend has timed the others ({@link #candidates}, {@link #runCandidate})
+ * and {@link #choose chosen} one.
  */
 final class Matmul implements AutoCloseable {
     private record Key(long n, long t, long k, long ldw, long ldx, long ldo, int outType, int alignW, int alignX,
                        int alignO) {
     }
 
-    private record Plan(MemorySegment desc, MemorySegment aLayout, MemorySegment bLayout, MemorySegment dLayout,
-                        MemorySegment algo) {
+    /** Up to this many of the heuristic's algorithms are kept per product, for timing. */
+    static final int MAX_CANDIDATES = 8;
+
+    /** One product's operands: device addresses, row strides in elements, output type. */
+    record Product(long out, int outType, long ldo, long x, long ldx, long w, long ldw, long t, long n, long k) {
+    }
+
+    private static final class Plan {
+        final MemorySegment desc, aLayout, bLayout, dLayout, results;
+        final int found;
+        int chosen;
+        boolean timed;
+
+        Plan(MemorySegment desc, MemorySegment aLayout, MemorySegment bLayout, MemorySegment dLayout,
+             MemorySegment results, int found) {
+            this.desc = desc;
+            this.aLayout = aLayout;
+            this.bLayout = bLayout;
+            this.dLayout = dLayout;
+            this.results = results;
+            this.found = found;
+        }
+
+        MemorySegment algo(int i) {
+            return results.asSlice(i * CublasLt.HEURISTIC_RESULT_BYTES, 64);
+        }
     }
 
     private final CublasLt lt;
@@ -35,6 +61,7 @@ final class Matmul implements AutoCloseable {
     private final MemorySegment alpha;
     private final MemorySegment beta;
     private final Map<Key, Plan> plans = new HashMap<>();
+    private boolean useChosen = true;
 
     Matmul(CublasLt lt, MemorySegment stream, long workspace, long workspaceBytes) {
         this.lt = lt;
@@ -52,17 +79,61 @@ final class Matmul implements AutoCloseable {
      */
     void run(long out, int outType, long ldo, long x, long ldx, long w, long ldw, long t, long n, long k,
              String what) {
-        int outBytes = outType == CublasLt.CUDA_R_32F ? 4 : 2;
-        Key key = new Key(n, t, k, ldw, ldx, ldo, outType, alignment(w, ldw * 2), alignment(x, ldx * 2),
-                alignment(out, ldo * outBytes));
+        Product p = new Product(out, outType, ldo, x, ldx, w, ldw, t, n, k);
+        Plan plan = planOf(p, what);
+        launch(p, plan, useChosen ? plan.chosen : 0, what);
+    }
+
+    /** false: every product runs the heuristic's first algorithm, whatever was chosen (an A/B). */
+    void setUseChosen(boolean on) {
+        this.useChosen = on;
+    }
+
+    /** How many algorithms the heuristic offered for this product (1..MAX_CANDIDATES); plans it if new. */
+    int candidates(Product p, String what) {
+        return planOf(p, what).found;
+    }
+
+    /** Whether {@link #choose} was called for this product's plan (a timing already happened). */
+    boolean timed(Product p, String what) {
+        return planOf(p, what).timed;
+    }
+
+    /** Queues the product with candidate {@code i} instead of the chosen algorithm. */
+    void runCandidate(Product p, int i, String what) {
+        Plan plan = planOf(p, what);
+        if (i < 0 || i >= plan.found) {
+            throw new IllegalArgumentException("cuBLASLt candidate " + i + " of " + plan.found + " for " + what);
+        }
+        launch(p, plan, i, what);
+    }
+
+    /** Runs candidate {@code i} for every later product with this plan's key. */
+    void choose(Product p, int i, String what) {
+        Plan plan = planOf(p, what);
+        if (i < 0 || i >= plan.found) {
+            throw new IllegalArgumentException("cuBLASLt candidate " + i + " of " + plan.found + " for " + what);
+        }
+        plan.chosen = i;
+        plan.timed = true;
+    }
+
+    private Plan planOf(Product p, String what) {
+        int outBytes = p.outType() == CublasLt.CUDA_R_32F ? 4 : 2;
+        Key key = new Key(p.n(), p.t(), p.k(), p.ldw(), p.ldx(), p.ldo(), p.outType(), alignment(p.w(), p.ldw() * 2),
+                alignment(p.x(), p.ldx() * 2), alignment(p.out(), p.ldo() * outBytes));
         Plan plan = plans.get(key);
         if (plan == null) {
             plan = plan(key, what);
             plans.put(key, plan);
         }
-        lt.matmul(handle, plan.desc(), alpha, MemorySegment.ofAddress(w), plan.aLayout(), MemorySegment.ofAddress(x),
-                plan.bLayout(), beta, MemorySegment.ofAddress(out), plan.dLayout(), MemorySegment.ofAddress(out),
-                plan.dLayout(), plan.algo(), MemorySegment.ofAddress(workspace), workspaceBytes, stream, what);
+        return plan;
+    }
+
+    private void launch(Product p, Plan plan, int algo, String what) {
+        lt.matmul(handle, plan.desc, alpha, MemorySegment.ofAddress(p.w()), plan.aLayout, MemorySegment.ofAddress(p.x()),
+                plan.bLayout, beta, MemorySegment.ofAddress(p.out()), plan.dLayout, MemorySegment.ofAddress(p.out()),
+                plan.dLayout, plan.algo(algo), MemorySegment.ofAddress(workspace), workspaceBytes, stream, what);
     }
 
     /** The largest power of two (at most 256) that divides the address and every row's start. */
@@ -85,12 +156,12 @@ final class Matmul implements AutoCloseable {
             lt.preferenceSetInt(pref, CublasLt.PREF_MIN_ALIGNMENT_B_BYTES, key.alignX());
             lt.preferenceSetInt(pref, CublasLt.PREF_MIN_ALIGNMENT_C_BYTES, key.alignO());
             lt.preferenceSetInt(pref, CublasLt.PREF_MIN_ALIGNMENT_D_BYTES, key.alignO());
-            MemorySegment results = arena.allocate(CublasLt.HEURISTIC_RESULT_BYTES, 8);
+            MemorySegment results = arena.allocate(CublasLt.HEURISTIC_RESULT_BYTES * MAX_CANDIDATES, 8);
             int found = lt.algoGetHeuristic(handle, desc, a, b, d, d, pref, results, what);
             if (found < 1) {
                 throw new JLightException("cuBLASLt has no algorithm for " + what);
             }
-            return new Plan(desc, a, b, d, results.asSlice(0, 64));
+            return new Plan(desc, a, b, d, results, Math.min(found, MAX_CANDIDATES));
         } finally {
             lt.preferenceDestroy(pref);
         }
@@ -104,10 +175,10 @@ final class Matmul implements AutoCloseable {
     @Override
     public void close() {
         for (Plan p : plans.values()) {
-            lt.matrixLayoutDestroy(p.aLayout());
-            lt.matrixLayoutDestroy(p.bLayout());
-            lt.matrixLayoutDestroy(p.dLayout());
-            lt.matmulDescDestroy(p.desc());
+            lt.matrixLayoutDestroy(p.aLayout);
+            lt.matrixLayoutDestroy(p.bLayout);
+            lt.matrixLayoutDestroy(p.dLayout);
+            lt.matmulDescDestroy(p.desc);
         }
         plans.clear();
         lt.destroy(handle);

@@ -195,6 +195,14 @@ public final class LlamaDecodeBench {
             emit("");
             gemv.forEach(g -> emit("- " + g));
         }
+        List<String> tuned = gpu.matmulTunings();
+        if (!tuned.isEmpty()) {
+            emit("");
+            emit("cuBLASLt algorithms for decode-sized products (T = 16..256), each of the heuristic's candidates"
+                    + " timed at first use (L2 flushed), the fastest kept:");
+            emit("");
+            tuned.forEach(g -> emit("- " + g));
+        }
         breakdowns.forEach(this::emit);
     }
 
@@ -468,6 +476,19 @@ public final class LlamaDecodeBench {
             gpu.setFuseSwiGlu(true);
         }
         sb.append(prefetchVariants(promptLen, steps));
+        for (int bs : new int[] {32, 64, 128}) {
+            DecodeSeqs s = new DecodeSeqs(bs, promptLen, promptLen + steps + 8);
+            try (KvCache kv = gpu.allocateKvCache(model.kvCacheSpec(s.blocksNeeded(), BLOCK))) {
+                gpu.setTuneMatmuls(false);
+                sb.append(String.format(Locale.ROOT, " batch %d cuBLASLt heuristic's first algorithm %.3f;", bs,
+                        graphSteps(bs, s, kv, steps, true, "cuBLASLt untuned")));
+                gpu.setTuneMatmuls(true);
+                sb.append(String.format(Locale.ROOT, " batch %d timed cuBLASLt algorithms (default) %.3f;", bs,
+                        graphSteps(bs, s, kv, steps, true, "cuBLASLt tuned")));
+            } finally {
+                gpu.setTuneMatmuls(true);
+            }
+        }
         System.out.println(sb);
         return sb.toString();
     }

@@ -3,6 +3,8 @@ package dev.jlight.core.model;
 import dev.jlight.core.backend.Backend;
 import dev.jlight.core.backend.Tensor;
 import dev.jlight.core.weights.DType;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The backend buffer a model's sampled steps write their token ids into, kept apart from the
@@ -16,6 +18,12 @@ final class PickedIds {
     /** I32 [capacity, 1]; the previous sampled step's ids in its first {@code previousRows} rows. */
     private Tensor buffer;
     private int previousRows = -1;
+    /**
+     * Buffers outgrown, kept until the model closes (a few KB, O(log rows) of them): a CUDA graph
+     * captured before the growth still names the old address and may run before its replay finds
+     * the difference, so that memory must never be handed to anything else.
+     */
+    private final List<Tensor> outgrown = new ArrayList<>();
 
     PickedIds(Backend backend) {
         this.backend = backend;
@@ -48,6 +56,9 @@ final class PickedIds {
 
     /** The step's ids in {@code target} are queued: later steps take theirs from it. */
     void picked(Tensor target, int rows) {
+        if (buffer != null && buffer != target) {
+            outgrown.add(buffer);
+        }
         buffer = target;
         previousRows = rows;
     }

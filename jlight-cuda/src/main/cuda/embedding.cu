@@ -1,7 +1,7 @@
-// Row gathers: the token embedding lookup and the selection of the rows that need logits.
-// Both are out[i] = src[idx[i]]: one block per output row, threads over the columns. An index
+// Row gathers: the token embedding lookup and the selection of the rows that need logits. Both
+// are out[i] = src[idx[i]]: one block per output row, threads over the columns. An index
 // out of range writes NaN to the row, so a bad id shows up in the logits instead of reading
-// memory outside the table.
+// memory outside the table. Last, the patch of an overlapped step's ids that feeds the embedding.
 #include "common.cuh"
 
 // out [n, cols] (stride ldo) = src [numSrc, cols] (stride lds) rows at idx [n] (I32, stride ldi)
@@ -33,5 +33,18 @@ extern "C" __global__ void gather_rows_f32(float* out, const float* src, const i
         }
         const float* s = src + (long long) row * lds;
         for (int c = threadIdx.x; c < cols; c += blockDim.x) o[c] = s[c];
+    }
+}
+
+// An overlapped step's token ids that the host does not know yet (Backend.takePreviousIds):
+// ids[t] = prev[rows[t]] where rows[t] >= 0, the previous step's pick for that logit row, read
+// on the device right before the embedding gather. A row past the numPrev ids gives -1, which
+// the gather turns into a NaN row. Not a PDL kernel: it starts a step, after the step's uploads.
+// ids [n] (stride ldi), prev [numPrev] (stride ldp), rows [n] (stride ldr), all I32.
+extern "C" __global__ void take_previous_ids(int* ids, const int* prev, const int* rows, int n, int numPrev,
+                                             long long ldi, long long ldp, long long ldr) {
+    for (int t = blockIdx.x * blockDim.x + threadIdx.x; t < n; t += gridDim.x * blockDim.x) {
+        int r = rows[t * ldr];
+        if (r >= 0) ids[t * ldi] = r < numPrev ? prev[r * ldp] : -1;
     }
 }

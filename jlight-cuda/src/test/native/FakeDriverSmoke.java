@@ -59,6 +59,31 @@ public class FakeDriverSmoke { public static void main(String[] a) throws Throwa
         if (st.warmups() != 1 || st.captures() != 1 || st.replays() != 5 || st.fallbacks() != 0) throw new AssertionError(st.toString());
       }
     }
+    // overlapped steps (launchSampled, decode ids taken on the device from the previous step's
+    // picks) through the graph runner: their own warm-up, capture and replays; ids come back
+    // through Readbacks (pinned slot + event), two steps in flight
+    try (Model m = ModelLoader.load(config, new DummyWeights(DType.BF16, 1), gpu, LoadProgress.NONE)) {
+      if (!m.launchesAsync()) throw new AssertionError("a cuda Llama launches asynchronously");
+      StaticBatch b = new StaticBatch(3, 64, 16);
+      try (KvCache kv = gpu.allocateKvCache(m.kvCacheSpec(b.blocksNeeded(), 16));
+           CudaGraphRunner runner = new CudaGraphRunner(m, kv, 64)) {
+        int[] first = runner.forwardSampled(b.next(new int[][]{{1,2,3,4,5}, {6}, {7,8}}), kv, DeviceSampling.greedy(3));
+        if (first.length != 3) throw new AssertionError("prefill ids " + first.length);
+        PendingIds inFlight = null;
+        for (int s = 0; s < 8; s++) {
+          ForwardBatch fb = b.next(new int[][]{{0}, {0}, {0}});
+          fb = new ForwardBatch(fb.tokenIds(), fb.positions(), fb.attention(), fb.logitRows(), new int[]{0, 1, 2});
+          PendingIds p = runner.launchSampled(fb, kv, DeviceSampling.greedy(3));
+          if (inFlight != null && inFlight.await().length != 3) throw new AssertionError("launched ids");
+          inFlight = p;
+        }
+        if (inFlight.await().length != 3) throw new AssertionError("last launched ids");
+        var st = runner.stats();
+        System.out.println("graph runner, overlapped steps: " + st);
+        if (st.eagerSteps() != 1 || st.warmups() != 1 || st.captures() != 1 || st.replays() != 6 || st.fallbacks() != 0)
+          throw new AssertionError(st.toString());
+      }
+    }
     // the decode kernels went through cuLaunchKernelEx with the programmatic attribute (sm_90 fake)
     try (Arena ar = Arena.ofConfined()) {
       var counts = Linker.nativeLinker().downcallHandle(SymbolLookup.libraryLookup("libcuda.so.1", ar).find("fake_launch_counts").orElseThrow(),

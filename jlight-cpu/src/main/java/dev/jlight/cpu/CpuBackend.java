@@ -10,6 +10,7 @@ import dev.jlight.core.weights.DType;
 import dev.jlight.core.weights.WeightTensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -416,6 +417,29 @@ public final class CpuBackend implements Backend {
             }
         }
         Ops.gatherRows(o, xs, r);
+    }
+
+    @Override
+    public void takePreviousIds(Tensor ids, Tensor previous, Tensor previousRows) {
+        CpuTensor out = cpu(ids, "takePreviousIds", "ids");
+        int[] prev = ints(previous, "takePreviousIds", "previous");
+        int[] rows = ints(previousRows, "takePreviousIds", "previousRows");
+        ints(out, "takePreviousIds", "ids"); // checks the dtype and density
+        if (out.numel() != rows.length) {
+            throw new IllegalArgumentException("takePreviousIds: " + out.numel() + " ids for " + rows.length
+                    + " previous rows");
+        }
+        long cols = out.cols();
+        for (int t = 0; t < rows.length; t++) {
+            int r = rows[t];
+            if (r < -1 || r >= prev.length) {
+                throw new IllegalArgumentException("takePreviousIds: previous row " + r + " of token " + t
+                        + " outside the " + prev.length + " previous ids");
+            }
+            if (r >= 0) {
+                out.segment().set(ValueLayout.JAVA_INT_UNALIGNED, out.offset(t / cols, t % cols), prev[r]);
+            }
+        }
     }
 
     // ---- mixture of experts ---------------------------------------------------------------------

@@ -4,14 +4,18 @@ import static dev.jlight.cpu.TestSupport.assertClose;
 import static dev.jlight.cpu.TestSupport.random;
 import static dev.jlight.cpu.TestSupport.roundTo;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.jlight.core.backend.Tensor;
 import dev.jlight.core.weights.DType;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -202,5 +206,46 @@ class OpsTest {
             System.arraycopy(x, rows[i] * h, ref, i * h, h);
         }
         assertArrayEquals(ref, out.values());
+    }
+
+    @ParameterizedTest(name = "takePreviousIds(T={0})")
+    @MethodSource("previousIdCases")
+    void takePreviousIds(int t, int numPrevious) {
+        SplittableRandom rnd = new SplittableRandom(31L * t + numPrevious);
+        int[] ids = new int[t];
+        int[] rows = new int[t];
+        int[] previous = new int[numPrevious];
+        for (int i = 0; i < numPrevious; i++) {
+            previous[i] = rnd.nextInt(1 << 20);
+        }
+        int[] want = new int[t];
+        for (int i = 0; i < t; i++) {
+            ids[i] = rnd.nextInt(1 << 20);
+            rows[i] = i == 0 ? numPrevious - 1 : rnd.nextInt(-1, numPrevious);
+            want[i] = rows[i] >= 0 ? previous[rows[i]] : ids[i];
+        }
+        // ids as the model holds them: an [T, 1] view of a larger buffer, whose rows past T stay
+        int[] buffer = new int[t + 3];
+        System.arraycopy(ids, 0, buffer, 0, t);
+        Arrays.fill(buffer, t, t + 3, -7);
+        CpuTensor full = CpuTensor.of(buffer, t + 3, 1);
+        backend.takePreviousIds(backend.sliceRows(full, 0, t), CpuTensor.of(previous, numPrevious, 1),
+                CpuTensor.of(rows, t, 1));
+        int[] got = full.toIntArray();
+        assertArrayEquals(want, Arrays.copyOf(got, t));
+        assertArrayEquals(new int[] {-7, -7, -7}, Arrays.copyOfRange(got, t, t + 3), "rows past T untouched");
+    }
+
+    static List<Arguments> previousIdCases() {
+        return List.of(Arguments.of(1, 1), Arguments.of(5, 3), Arguments.of(300, 64));
+    }
+
+    @Test
+    void takePreviousIdsRejectsARowPastThePreviousIds() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> backend.takePreviousIds(CpuTensor.of(new int[] {1, 2}), CpuTensor.of(new int[] {9}),
+                        CpuTensor.of(new int[] {-1, 1})));
+        assertTrue(e.getMessage().contains("previous row 1 of token 1"),
+                e.getMessage());
     }
 }

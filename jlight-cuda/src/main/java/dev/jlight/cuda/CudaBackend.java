@@ -5,6 +5,7 @@ import dev.jlight.core.backend.AttentionMetadata;
 import dev.jlight.core.backend.Backend;
 import dev.jlight.core.backend.KvCache;
 import dev.jlight.core.backend.KvCacheSpec;
+import dev.jlight.core.backend.PendingInts;
 import dev.jlight.core.backend.RopeSpec;
 import dev.jlight.core.backend.Tensor;
 import dev.jlight.core.weights.DType;
@@ -106,7 +107,10 @@ public final class CudaBackend implements Backend {
     private final Matmul matmul;
     private final CudaTensor.Storage cublasWorkspace;
     private final MemorySegment staging;
-    private long stagingTop;
+    /** Which staging bytes queued uploads may still read (see StagingRing). */
+    private final StagingRing stagingRing = new StagingRing(STAGING_BYTES, DeviceArena.ALIGN);
+    /** Overlapped steps' ids on their way to the host (downloadIntsAsync). */
+    private final Readbacks readbacks;
     private final String deviceName;
     private final int computeMajor;
     private final int computeMinor;
@@ -182,6 +186,9 @@ public final class CudaBackend implements Backend {
         this.kernels = new Kernels(driver, stream, host, computeMajor >= 9);
         this.lt = CublasLt.load();
         this.staging = driver.memAllocHost(STAGING_BYTES);
+        this.readbacks = new Readbacks(driver, stream, this::enter, stagingRing::mark, stagingRing::retire,
+                r -> new CudaException("the step whose ids were awaited (recent kernels: " + kernels.recentLaunches()
+                        + ")", r, driver.errorName(r), driver.errorString(r)));
         // measured after the module, stream and pinned buffer exist, so they count as in use
         long[] info = driver.memInfo();
         long freeMem = info[0];
@@ -462,6 +469,32 @@ public final class CudaBackend implements Backend {
         dense.storage().release();
     }
 
+    @Override
+    public boolean downloadsAsync() {
+        return true;
+    }
+
+    /**
+     * The ids of a step the engine awaits later: copied into pinned memory behind an event, so
+     * the await waits for this step alone while the next one runs (Readbacks). Ends a graph step
+     * like {@link #download}.
+     */
+    @Override
+    public PendingInts downloadIntsAsync(Tensor src) {
+        enter();
+        graphFinish();
+        CudaTensor s = cuda(src, "downloadIntsAsync");
+        requireDType("downloadIntsAsync", "source", s, DType.I32);
+        if (!s.isContiguous() && s.rows() != 1) {
+            throw new JLightException("downloadIntsAsync: source " + s + " is not contiguous");
+        }
+        int n = Math.toIntExact(s.numel());
+        if (n == 0) {
+            return PendingInts.done(new int[0]);
+        }
+        return readbacks.start(s.ptr(), n);
+    }
+
     /** Host → device through the pinned staging buffer, asynchronously on the stream. */
     private void copyToDevice(long dst, MemorySegment src, long bytes) {
         if (graphMode == GraphMode.CAPTURE && capturing) {
@@ -549,14 +582,20 @@ public final class CudaBackend implements Backend {
         });
     }
 
-    /** A slice of the pinned buffer not read by any queued copy (waits for the stream when full). */
+    /**
+     * A slice of the pinned buffer that no queued copy still reads (waits for the stream when the
+     * ring is full). Uploads are never part of a CUDA graph (they come before a captured step's
+     * first op and are queued eagerly on every replay too), so this ring is all that keeps two
+     * steps in flight from sharing staging bytes: a replayed step's inputs go to fresh bytes
+     * while the step before may still be waiting to read its own.
+     */
     private MemorySegment stagingTake(long bytes) {
-        if (stagingTop + bytes > STAGING_BYTES) {
+        long off = stagingRing.take(bytes);
+        if (off < 0) {
             syncStream();
+            off = stagingRing.take(bytes);
         }
-        MemorySegment s = staging.asSlice(stagingTop, bytes);
-        stagingTop += DeviceArena.alignUp(bytes);
-        return s;
+        return staging.asSlice(off, bytes);
     }
 
     private void syncStream() {
@@ -565,7 +604,7 @@ public final class CudaBackend implements Backend {
             throw new CudaException("cuStreamSynchronize (recent kernels: " + kernels.recentLaunches() + ")", r,
                     driver.errorName(r), driver.errorString(r));
         }
-        stagingTop = 0;
+        stagingRing.reset();
     }
 
     @Override
@@ -614,6 +653,42 @@ public final class CudaBackend implements Backend {
         launch(kernel, (int) Math.min(n, 1 << 20), 1, 256, 0,
                 () -> op + "(R=" + n + ",H=" + o.cols() + ",V=" + s.rows() + ")", o.ptr(), s.ptr(), i.ptr(), (int) n,
                 (int) o.cols(), (int) s.rows(), o.rowStride(), s.rowStride(), idxStride);
+    }
+
+    /** ids[t] = previous[rows[t]] where rows[t] >= 0 (embedding.cu's take_previous_ids); graph-safe. */
+    @Override
+    public void takePreviousIds(Tensor ids, Tensor previous, Tensor previousRows) {
+        enter();
+        String op = "takePreviousIds";
+        CudaTensor i = cuda(ids, op), p = cuda(previous, op), r = cuda(previousRows, op);
+        requireDType(op, "ids", i, DType.I32);
+        requireDType(op, "previous", p, DType.I32);
+        requireDType(op, "previousRows", r, DType.I32);
+        long n = i.numel();
+        if (r.numel() != n) {
+            throw shapeError(op, "ids " + i + ", previousRows " + r);
+        }
+        if (n == 0) {
+            return;
+        }
+        if (graphMode == GraphMode.CAPTURE) {
+            graph.readsWhatItWrites = true; // previous is where this step's sample writes (LlamaModel's PickedIds)
+        }
+        launch("take_previous_ids", (int) Math.min((n + 255) / 256, 1024), 1, 256, 0,
+                () -> op + "(T=" + n + ",P=" + p.numel() + ")", i.ptr(), p.ptr(), r.ptr(), (int) n,
+                (int) p.numel(), indexStride(op, "ids", i), indexStride(op, "previous", p),
+                indexStride(op, "previousRows", r));
+    }
+
+    /** The element stride of an index vector: [n], [n, 1] (any row stride) or [1, n]. */
+    private static long indexStride(String op, String what, CudaTensor t) {
+        if (t.rank() == 1 || t.rows() == 1) {
+            return 1;
+        }
+        if (t.cols() == 1) {
+            return t.rowStride();
+        }
+        throw new JLightException(op + ": " + what + " " + t + " must be a vector ([n] or [n, 1])");
     }
 
     @Override
@@ -1520,7 +1595,7 @@ public final class CudaBackend implements Backend {
         }
         if (replayed < g.ops.size() && g.ops.get(replayed).sameAs(op)) {
             replayed++; // in the graph
-            if (replayed == 1 && Arrays.equals(g.metaPointers, metaPointers())) {
+            if (replayed == 1 && !g.readsWhatItWrites && Arrays.equals(g.metaPointers, metaPointers())) {
                 // Launch the graph now, so the device runs the step while the host checks the
                 // rest of the model's ops against the recording (launching it only at the end
                 // would serialize the host's forward and the device's work). The inputs are
@@ -1887,6 +1962,7 @@ public final class CudaBackend implements Backend {
                     driver.eventDestroy(e);
                 }
             }
+            readbacks.close();
             matmul.close();
             driver.memFree(arenaBase);
             driver.memFreeHost(staging);

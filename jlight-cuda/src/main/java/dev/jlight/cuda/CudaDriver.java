@@ -480,10 +480,17 @@ public final class CudaDriver {
         }
     }
 
+    /** CU_EVENT_DISABLE_TIMING: an event only waited on, never timed (cheaper to record and wait for). */
+    public static final int EVENT_DISABLE_TIMING = 0x2;
+
     public MemorySegment eventCreate() {
+        return eventCreate(0);
+    }
+
+    public MemorySegment eventCreate(int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment e = a.allocate(ValueLayout.ADDRESS);
-            check((int) cuEventCreate.invokeExact(e, 0), "cuEventCreate");
+            check((int) cuEventCreate.invokeExact(e, flags), "cuEventCreate");
             return e.get(ValueLayout.ADDRESS, 0);
         } catch (Throwable t) {
             throw rethrow("cuEventCreate", t);

@@ -35,6 +35,13 @@ final class CudaGraph {
     long[] metaPointers;
     MemorySegment graph;
     MemorySegment exec;
+    /**
+     * Set when the step overwrites one of its own inputs (an overlapped step reads the previous
+     * step's ids from the buffer its own sample then writes): rerunning it eagerly after the graph
+     * ran would read the new values, so a replay is launched only once every op matched, never at
+     * the first op (see CudaBackend.dispatch).
+     */
+    boolean readsWhatItWrites;
     /** Set when a replay found different work than was captured; the graph is not used again. */
     boolean stale;
     String staleReason;

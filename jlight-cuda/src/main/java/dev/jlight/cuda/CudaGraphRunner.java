@@ -9,6 +9,7 @@ import dev.jlight.core.config.ModelConfig;
 import dev.jlight.core.model.DeviceSampling;
 import dev.jlight.core.model.ForwardBatch;
 import dev.jlight.core.model.Model;
+import dev.jlight.core.model.PendingIds;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Locale;
@@ -23,6 +24,10 @@ import java.util.Map;
  * size runs eagerly (plans, lazy uploads), the second is captured, later ones are replayed: the
  * model's forward still runs on the host, uploading its inputs into the same device buffers, but
  * its ops are only checked against the recording and the whole step is one graph launch.
+ *
+ * <p>{@link #launchSampled} (the engine's overlapped steps) is graphed the same way, with its own
+ * graphs: the step's previous rows are always passed (padded with -1, all -1 when the batch has
+ * none), so its graphs always hold the id-patch kernel and the dummies keep their token 0.
  *
  * <p>Anything else runs eagerly: prefill and mixed steps, more than 256 sequences, contexts past
  * {@code maxModelLen}, steps where some sequence does not sample, or a different KV cache. A
@@ -62,7 +67,13 @@ public final class CudaGraphRunner implements Model {
     private final int maxBlocks;
     private final int maxContext;
     private final int vocab;
-    private final Map<Integer, Slot> slots = new HashMap<>();
+    /** Which model call a graph serves: they issue different work, so each has its own graphs per size. */
+    private enum Kind { LOGITS, SAMPLED, LAUNCHED }
+
+    private record Key(Kind kind, int size) {
+    }
+
+    private final Map<Key, Slot> slots = new HashMap<>();
     private long eager, warmups, captures, replays, fallbacks, failures;
     private String lastProblem;
     private boolean enabled;
@@ -106,7 +117,7 @@ public final class CudaGraphRunner implements Model {
 
     @Override
     public float[] forward(ForwardBatch batch, KvCache cache) {
-        float[] logits = step(batch, cache, false, (b, size) -> model.forward(b, cache));
+        float[] logits = step(batch, cache, Kind.LOGITS, (b, size) -> model.forward(b, cache));
         int want = batch.logitRows().length * vocab;
         return logits.length == want ? logits : Arrays.copyOf(logits, want);
     }
@@ -124,9 +135,42 @@ public final class CudaGraphRunner implements Model {
      */
     @Override
     public int[] forwardSampled(ForwardBatch batch, KvCache cache, DeviceSampling sampling) {
-        int[] ids = step(batch, cache, true,
+        int[] ids = step(batch, cache, Kind.SAMPLED,
                 (b, size) -> model.forwardSampled(b, cache, size == 0 ? sampling : padSampling(sampling, size)));
+        return trimmed(ids, batch.logitRows().length);
+    }
+
+    @Override
+    public boolean launchesAsync() {
+        return model.launchesAsync();
+    }
+
+    /**
+     * An overlapped step ({@link Model#launchSampled}): graphed like {@link #forwardSampled} (its
+     * own graphs), returning as soon as the step and its ids' copy are queued. The padded rows'
+     * ids are dropped at the await.
+     */
+    @Override
+    public PendingIds launchSampled(ForwardBatch batch, KvCache cache, DeviceSampling sampling) {
+        if (!model.launchesAsync()) {
+            return model.launchSampled(batch, cache, sampling);
+        }
+        ForwardBatch withRows = batch.previousRows() != null ? batch
+                : new ForwardBatch(batch.tokenIds(), batch.positions(), batch.attention(), batch.logitRows(),
+                        noPreviousRows(batch.numTokens()));
+        PendingIds ids = step(withRows, cache, Kind.LAUNCHED,
+                (b, size) -> model.launchSampled(b, cache, size == 0 ? sampling : padSampling(sampling, size)));
         int want = batch.logitRows().length;
+        return () -> trimmed(ids.await(), want);
+    }
+
+    private static int[] noPreviousRows(int n) {
+        int[] rows = new int[n];
+        Arrays.fill(rows, -1);
+        return rows;
+    }
+
+    private static int[] trimmed(int[] ids, int want) {
         return ids.length == want ? ids : Arrays.copyOf(ids, want);
     }
 
@@ -135,14 +179,14 @@ public final class CudaGraphRunner implements Model {
         T apply(ForwardBatch batch, int size);
     }
 
-    private <T> T step(ForwardBatch batch, KvCache cache, boolean sampled, Run<T> run) {
+    private <T> T step(ForwardBatch batch, KvCache cache, Kind kind, Run<T> run) {
         int size = graphSize(batch, cache);
         if (size == 0) {
             eager++;
             return run.apply(batch, 0);
         }
         ForwardBatch padded = pad(batch, size);
-        Slot slot = slots.computeIfAbsent(sampled ? -size : size, k -> new Slot());
+        Slot slot = slots.computeIfAbsent(new Key(kind, size), k -> new Slot());
         T out;
         if (!slot.warmed || slot.failures >= MAX_FAILURES) {
             slot.warmed = true;
@@ -255,6 +299,7 @@ public final class CudaGraphRunner implements Model {
         int[] slots = new int[size];
         int[][] tables = new int[size][];
         int[] rows = new int[size];
+        int[] previous = batch.previousRows() == null ? null : Arrays.copyOf(batch.previousRows(), size);
         for (int i = 0; i < size; i++) {
             queryStart[i + 1] = i + 1;
             rows[i] = i;
@@ -267,10 +312,13 @@ public final class CudaGraphRunner implements Model {
                 seqLens[i] = 1; // a dummy: attends to position 0 of block 0, writes nothing
                 slots[i] = -1;
                 tables[i] = new int[maxBlocks];
+                if (previous != null) {
+                    previous[i] = -1; // keeps its token 0
+                }
             }
         }
         return new ForwardBatch(ids, positions, new AttentionMetadata(queryStart, seqLens, tables, slots, blockSize),
-                rows);
+                rows, previous);
     }
 
     @Override

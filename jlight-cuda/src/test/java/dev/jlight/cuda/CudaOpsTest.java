@@ -1,15 +1,24 @@
 package dev.jlight.cuda;
 
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jlight.core.backend.PendingInts;
 import dev.jlight.core.backend.RopeSpec;
+import dev.jlight.core.backend.Tensor;
 import dev.jlight.core.weights.DType;
 import dev.jlight.cpu.CpuBackend;
 import dev.jlight.cuda.GpuHarness.Guarded;
 import dev.jlight.cuda.GpuHarness.Pair;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -224,6 +233,90 @@ class CudaOpsTest {
 
     static Stream<Arguments> gatherShapes() {
         return Stream.of(Arguments.of(1, 1, 64), Arguments.of(3, 17, 4096), Arguments.of(64, 300, 2048));
+    }
+
+    @ParameterizedTest(name = "takePreviousIds(T={0},P={1})")
+    @MethodSource("previousIdShapes")
+    void takePreviousIds(int t, int p) {
+        String name = "takePreviousIds(T=" + t + ",P=" + p + ")";
+        GpuHarness h = h(name);
+        int[] ids = new int[t];
+        int[] rows = new int[t];
+        int[] previous = new int[p];
+        for (int i = 0; i < p; i++) {
+            previous[i] = h.random.nextInt(1 << 20);
+        }
+        for (int i = 0; i < t; i++) {
+            ids[i] = h.random.nextInt(1 << 20);
+            rows[i] = i == 0 ? p - 1 : h.random.nextInt(p + 1) - 1; // -1: keep the host's id
+        }
+        // the GPU's ids between two guard rows, as a [T, 1] view (the model's ids are a row view too)
+        int[] guarded = new int[t + 2];
+        guarded[0] = -7;
+        guarded[t + 1] = -9;
+        System.arraycopy(ids, 0, guarded, 1, t);
+        Tensor full = gpu.allocate(DType.I32, t + 2, 1);
+        gpu.upload(full, MemorySegment.ofArray(guarded));
+        Tensor cpuIds = cpu.allocate(DType.I32, t, 1);
+        cpu.upload(cpuIds, MemorySegment.ofArray(ids));
+        Pair prev = h.ints(previous);
+        Pair r = h.ints(rows);
+        gpu.takePreviousIds(gpu.sliceRows(full, 1, t + 1), prev.g(), r.g());
+        cpu.takePreviousIds(cpuIds, prev.c(), r.c());
+        int[] got = new int[t + 2];
+        gpu.download(full, MemorySegment.ofArray(got));
+        int[] want = new int[t];
+        cpu.download(cpuIds, MemorySegment.ofArray(want));
+        assertArrayEquals(want, Arrays.copyOfRange(got, 1, t + 1), name);
+        assertEquals(-7, got[0], name + ": guard row before");
+        assertEquals(-9, got[t + 1], name + ": guard row after");
+    }
+
+    static Stream<Arguments> previousIdShapes() {
+        return Stream.of(Arguments.of(1, 1), Arguments.of(5, 8), Arguments.of(300, 64), Arguments.of(2000, 256));
+    }
+
+    /** A row past the previous ids (no host check on the GPU) gives -1, which the embedding turns into NaN. */
+    @Test
+    void takePreviousIdsPastThePreviousIdsGivesMinusOne() {
+        GpuHarness h = h("takePreviousIdsPastEnd");
+        Pair ids = h.ints(new int[] {4, 5, 6});
+        gpu.takePreviousIds(ids.g(), h.ints(new int[] {40, 50}).g(), h.ints(new int[] {1, 2, -1}).g());
+        int[] got = new int[3];
+        gpu.download(ids.g(), MemorySegment.ofArray(got));
+        assertArrayEquals(new int[] {50, -1, 6}, got);
+    }
+
+    /**
+     * Ids read back behind events while more work is queued: two in flight, awaited in order, then
+     * more than Readbacks keeps in flight (the oldest is awaited for the caller); each await gives
+     * the values the tensor had when its copy was queued, even though the tensor is rewritten after.
+     */
+    @Test
+    void downloadIntsAsyncGivesTheValuesAtQueueTime() {
+        assertTrue(gpu.downloadsAsync());
+        GpuHarness h = h("downloadIntsAsync");
+        Tensor ids = gpu.allocate(DType.I32, 257, 1);
+        Tensor busy = gpu.allocate(DType.BF16, 4096, 4096);
+        int rounds = Readbacks.MAX_IN_FLIGHT + 3;
+        int[][] sent = new int[rounds][];
+        PendingInts[] pending = new PendingInts[rounds];
+        for (int i = 0; i < rounds; i++) {
+            sent[i] = h.random.ints(257, 0, 1 << 20).toArray();
+            gpu.upload(ids, MemorySegment.ofArray(sent[i]));
+            pending[i] = gpu.downloadIntsAsync(ids);
+            for (int k = 0; k < 4; k++) {
+                gpu.scale(busy, 1f); // device work queued behind the copy
+            }
+            if (i >= 1 && i < 3) {
+                assertArrayEquals(sent[i - 1], pending[i - 1].await(), "awaited one step late, round " + (i - 1));
+            }
+        }
+        for (int i = 0; i < rounds; i++) {
+            assertArrayEquals(sent[i], pending[i].await(), "round " + i);
+            assertArrayEquals(sent[i], pending[i].await(), "round " + i + ", awaited twice");
+        }
+        gpu.synchronize();
     }
 
     // ---- elementwise --------------------------------------------------------------------------

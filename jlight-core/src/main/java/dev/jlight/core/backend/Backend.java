@@ -50,6 +50,26 @@ public interface Backend extends AutoCloseable {
     /** Copies a tensor (any rows/stride) to dense host memory in its dtype. */
     void download(Tensor src, MemorySegment dst);
 
+    /**
+     * Whether {@link #downloadIntsAsync} returns before its copy is done, with the backend's
+     * queued work still running (a GPU stream), so a caller can prepare and queue the next step
+     * meanwhile. False for a backend that computes when asked (CPU).
+     */
+    default boolean downloadsAsync() {
+        return false;
+    }
+
+    /**
+     * Starts a copy of an I32 tensor (contiguous) to the host behind all work queued so far and
+     * returns at once where {@link #downloadsAsync()}; the default downloads now. Later ops,
+     * downloads and syncs do not disturb the values on their way.
+     */
+    default PendingInts downloadIntsAsync(Tensor src) {
+        int[] out = new int[Math.toIntExact(src.numel())];
+        download(src, MemorySegment.ofArray(out));
+        return PendingInts.done(out);
+    }
+
     /** Allocates the paged K/V pools. */
     KvCache allocateKvCache(KvCacheSpec spec);
 
@@ -128,6 +148,16 @@ public interface Backend extends AutoCloseable {
 
     /** out[i] = x[rows[i]]. out [R,H], x [T,H], rows I32 [R]. Picks the rows that need logits. */
     void gatherRows(Tensor out, Tensor x, Tensor rows);
+
+    /**
+     * Token ids that the host does not know yet (the previous step's picks, still on the backend):
+     * {@code ids[t] = previous[previousRows[t]]} where {@code previousRows[t] >= 0}; ids[t] is left
+     * alone where it is -1. ids, previousRows I32 [T] (any [T, 1] views); previous I32 [P]. Runs
+     * before the embedding gather of a step the engine launched before awaiting the one before
+     * (see {@code ForwardBatch.previousRows}). A row outside previous is an error (CPU) or makes
+     * the id -1, which the embedding gather turns into NaN activations (GPU: no host check).
+     */
+    void takePreviousIds(Tensor ids, Tensor previous, Tensor previousRows);
 
     /** Whether {@link #sample} is implemented. */
     default boolean supportsSampling() {

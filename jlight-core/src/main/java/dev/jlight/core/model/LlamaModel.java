@@ -4,6 +4,7 @@ import dev.jlight.core.backend.AttentionMetadata;
 import dev.jlight.core.backend.Backend;
 import dev.jlight.core.backend.KvCache;
 import dev.jlight.core.backend.KvCacheSpec;
+import dev.jlight.core.backend.PendingInts;
 import dev.jlight.core.backend.RopeSpec;
 import dev.jlight.core.backend.Tensor;
 import dev.jlight.core.config.ModelConfig;
@@ -41,6 +42,7 @@ public class LlamaModel implements Model {
     private final float attentionScale;
     private final StepBuffers buffers;
     private final StepScratch scratch;
+    private final PickedIds picked;
 
     /** One decoder layer's weights. Biases are null when the model has none. */
     record Layer(Tensor inputNorm, Tensor qkv, Tensor qBias, Tensor kBias, Tensor vBias, Tensor o,
@@ -68,6 +70,7 @@ public class LlamaModel implements Model {
         }
         this.buffers = new StepBuffers();
         this.scratch = new StepScratch(backend);
+        this.picked = new PickedIds(backend);
     }
 
     private Layer loadLayer(Weights w, LoadProgress p, int i) {
@@ -139,7 +142,7 @@ public class LlamaModel implements Model {
     public float[] forward(ForwardBatch batch, KvCache kv) {
         int r = batch.logitRows().length;
         StepBuffers.Views b = buffers.views(batch.numTokens(), r);
-        if (!logits(b, batch, kv, null)) {
+        if (!logits(b, batch, kv, null, null)) {
             return new float[0];
         }
         float[] out = new float[r * config.vocabSize()];
@@ -154,27 +157,67 @@ public class LlamaModel implements Model {
 
     @Override
     public int[] forwardSampled(ForwardBatch batch, KvCache kv, DeviceSampling sampling) {
-        int r = batch.logitRows().length;
-        if (sampling.rows() != r) {
-            throw new IllegalArgumentException("forwardSampled: " + sampling.rows() + " sampling rows for " + r
-                    + " logit rows");
-        }
-        StepBuffers.Views b = buffers.views(batch.numTokens(), r);
-        if (!logits(b, batch, kv, sampling)) {
-            return new int[0];
-        }
-        backend.sample(b.sampled(), b.logits(), b.sampling());
-        int[] ids = new int[r];
-        backend.download(b.sampled(), MemorySegment.ofArray(ids));
-        return ids;
+        return sampledStep(batch, kv, sampling, false).await();
+    }
+
+    /** A backend that queues its work and downloads asynchronously (a GPU), and samples. */
+    @Override
+    public boolean launchesAsync() {
+        return backend.downloadsAsync() && backend.supportsSampling();
     }
 
     /**
-     * Uploads the step's inputs (all before the first op, as CUDA graph capture needs), runs the
-     * layers and leaves the logits of the batch's logit rows in {@code b.logits()}; false when
-     * the batch has no logit rows.
+     * Queues the step, previous-step ids taken on the backend, and returns while it runs; the CPU
+     * backend (which does not launch asynchronously) runs it at once, as {@link Model} says.
      */
-    private boolean logits(StepBuffers.Views b, ForwardBatch batch, KvCache kv, DeviceSampling sampling) {
+    @Override
+    public PendingIds launchSampled(ForwardBatch batch, KvCache kv, DeviceSampling sampling) {
+        if (!launchesAsync()) {
+            return Model.super.launchSampled(batch, kv, sampling);
+        }
+        return sampledStep(batch, kv, sampling, true)::await;
+    }
+
+    /**
+     * A step that picks its ids on the backend. {@code launch}: the batch's previous rows are taken
+     * from the last sampled step's ids on the backend and the ids come back asynchronously;
+     * otherwise they are downloaded before this returns (forwardSampled, unchanged).
+     */
+    private PendingInts sampledStep(ForwardBatch batch, KvCache kv, DeviceSampling sampling, boolean launch) {
+        int r = batch.logitRows().length;
+        if (sampling.rows() != r) {
+            throw new IllegalArgumentException((launch ? "launchSampled: " : "forwardSampled: ") + sampling.rows()
+                    + " sampling rows for " + r + " logit rows");
+        }
+        int[] previousRows = launch ? batch.previousRows() : null;
+        Tensor previous = previousRows == null ? null : picked.previous(previousRows, r);
+        StepBuffers.Views b = buffers.views(batch.numTokens(), r);
+        if (!logits(b, batch, kv, sampling, previous)) {
+            return PendingInts.done(new int[0]);
+        }
+        Tensor target = picked.target(r);
+        Tensor ids = backend.sliceRows(target, 0, r);
+        backend.sample(ids, b.logits(), b.sampling());
+        PendingInts out;
+        if (launch) {
+            out = backend.downloadIntsAsync(ids);
+        } else {
+            int[] now = new int[r];
+            backend.download(ids, MemorySegment.ofArray(now));
+            out = PendingInts.done(now);
+        }
+        picked.picked(target, r);
+        return out;
+    }
+
+    /**
+     * Uploads the step's inputs (all before the first op, as CUDA graph capture needs), takes the
+     * ids of tokens that the previous sampled step picked from {@code previous} (null: the batch
+     * has no previous rows), runs the layers and leaves the logits of the batch's logit rows in
+     * {@code b.logits()}; false when the batch has no logit rows.
+     */
+    private boolean logits(StepBuffers.Views b, ForwardBatch batch, KvCache kv, DeviceSampling sampling,
+                           Tensor previous) {
         int r = batch.logitRows().length;
         uploadInts(b.ids(), batch.tokenIds());
         uploadInts(b.positions(), batch.positions());
@@ -182,8 +225,14 @@ public class LlamaModel implements Model {
         if (sampling != null && r > 0) {
             backend.upload(b.sampling(), MemorySegment.ofArray(sampling.packed()));
         }
+        if (previous != null) {
+            uploadInts(b.previousRows(), batch.previousRows());
+        }
         AttentionMetadata meta = batch.attention();
 
+        if (previous != null) {
+            backend.takePreviousIds(b.ids(), previous, b.previousRows());
+        }
         backend.embedding(b.residual(), embedTokens, b.ids());
         scaleEmbeddings(b.residual());
         scratch.begin(batch.numTokens());
@@ -268,7 +317,7 @@ public class LlamaModel implements Model {
         /** Index tensors are [n, 1] I32 so row views apply to them as to activations. */
         record Views(Tensor ids, Tensor positions, Tensor logitRows, Tensor residual, Tensor normed, Tensor qkv,
                      Tensor attnOut, Tensor delta, Tensor selected, Tensor logits, Tensor sampling,
-                     Tensor sampled) {
+                     Tensor previousRows) {
         }
 
         private int capTokens;
@@ -293,7 +342,7 @@ public class LlamaModel implements Model {
                     rowsOf(full.residual(), tokens), rowsOf(full.normed(), tokens), rowsOf(full.qkv(), tokens),
                     rowsOf(full.attnOut(), tokens), rowsOf(full.delta(), tokens),
                     rowsOf(full.selected(), rows), rowsOf(full.logits(), rows),
-                    rowsOf(full.sampling(), rows), rowsOf(full.sampled(), rows));
+                    rowsOf(full.sampling(), rows), rowsOf(full.previousRows(), tokens));
         }
 
         private Tensor rowsOf(Tensor t, int n) {
@@ -310,7 +359,7 @@ public class LlamaModel implements Model {
                     backend.allocate(act, t, config.qDim()), backend.allocate(act, t, h),
                     backend.allocate(act, r, h), backend.allocate(DType.F32, r, config.vocabSize()),
                     // DeviceSampling.packed(): FIELDS doubles per row, as pairs of I32
-                    backend.allocate(DType.I32, r, 2L * DeviceSampling.FIELDS), backend.allocate(DType.I32, r, 1));
+                    backend.allocate(DType.I32, r, 2L * DeviceSampling.FIELDS), backend.allocate(DType.I32, t, 1));
         }
 
         @Override

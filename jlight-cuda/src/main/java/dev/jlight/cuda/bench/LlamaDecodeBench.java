@@ -34,7 +34,9 @@ import java.util.SplittableRandom;
  *       a step as the engine sees it: inputs up and, by default, greedy token ids picked on the
  *       device and only those B ints down ({@code Model.forwardSampled}); for comparison also
  *       {@code Model.forward} with logits [B, vocab] f32 down to the host; eagerly and through
- *       {@link CudaGraphRunner} (CUDA graphs);</li>
+ *       {@link CudaGraphRunner} (CUDA graphs); and the engine's overlapped loop
+ *       ({@link OverlappedDecode}: step i+1 built and launched before step i's ids are awaited,
+ *       its tokens taken on the device), with the host time of building and launching a step;</li>
  *   <li>prefill of 512 and 4096 tokens of one sequence;</li>
  *   <li>where a step's device time goes (device events around every op, bs 1 and 64), and the
  *       bs 1 step with the first device run's kernels (grouped attention, cuBLASLt only) for
@@ -159,13 +161,17 @@ public final class LlamaDecodeBench {
         emit("");
         emit(String.format(Locale.ROOT, "Decode (context %d + %d steps; median of the later half). \"ids only\":"
                 + " Model.forwardSampled, greedy ids picked on the device, B ints to the host (the engine's step);"
-                + " \"logits to host\": Model.forward, logits [B, vocab] f32 to the host. Memory floor %.3f ms per"
-                + " step.", promptLen, steps, floorMs));
+                + " \"logits to host\": Model.forward, logits [B, vocab] f32 to the host. \"overlapped\": the"
+                + " engine's async loop (Model.launchSampled: step i+1 built and launched before step i is awaited,"
+                + " its tokens taken on the device; ms between two awaits, batch building included, which the"
+                + " synchronous columns leave out); \"host ms\": building + launching one overlapped graphed step."
+                + " Memory floor %.3f ms per step.", promptLen, steps, floorMs));
         emit("");
         emit("| batch | eager ms/step (ids only) | graphs ms/step (ids only) | graphs tok/s (ids only)"
-                + " | graphs ms/step, PDL off (ids only) | eager ms/step (logits to host)"
-                + " | graphs ms/step (logits to host) | bs1 TPOT vs floor |");
-        emit("|---:|---:|---:|---:|---:|---:|---:|---:|");
+                + " | eager ms/step overlapped | graphs ms/step overlapped | graphs tok/s overlapped"
+                + " | host ms/step overlapped (graphs) | graphs ms/step, PDL off (ids only)"
+                + " | eager ms/step (logits to host) | graphs ms/step (logits to host) | bs1 TPOT vs floor |");
+        emit("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (int bs : batches) {
             phaseRun("decode batch " + bs, () -> emit(decode(bs, promptLen, steps,
                     Arrays.stream(profiled).anyMatch(p -> p == bs) ? breakdowns : null)));
@@ -359,6 +365,32 @@ public final class LlamaDecodeBench {
         }
     }
 
+    /** The overlapped loop, eager or through a fresh graph runner; NaN where it failed (the table goes on). */
+    private OverlappedDecode.Result overlapped(int bs, DecodeSeqs seqs, KvCache kv, int steps, boolean graphs) {
+        String kind = graphs ? "graphs" : "eager";
+        seqs.reset();
+        CudaGraphRunner runner = graphs ? new CudaGraphRunner(model, gpu, kv, seqs.maxLen) : null;
+        try {
+            OverlappedDecode.Result r = OverlappedDecode.run(graphs ? runner : model, kv, bs, steps,
+                    randomTokens(bs), seqs::next);
+            System.out.printf(Locale.ROOT, "batch %d %s overlapped: %.3f ms/step, %.0f tok/s, host %.3f ms/step%s%n",
+                    bs, kind, r.msPerStep(), bs * 1e3 / r.msPerStep(), r.hostMsPerStep(),
+                    runner == null ? "" : " (" + runner.stats() + ")");
+            if (runner != null && runner.stats().replays() < steps / 2) {
+                graphNotes.add("overlapped: " + runner.stats());
+            }
+            return r;
+        } catch (RuntimeException e) {
+            System.out.println("batch " + bs + " " + kind + " overlapped FAILED: " + e);
+            e.printStackTrace(System.out);
+            return new OverlappedDecode.Result(Double.NaN, Double.NaN);
+        } finally {
+            if (runner != null) {
+                runner.close();
+            }
+        }
+    }
+
     /** Graphed ids-only steps with programmatic dependent launch off (NaN where it was off anyway). */
     private double withoutPdl(int bs, DecodeSeqs seqs, KvCache kv, int steps) {
         if (!gpu.programmaticLaunch()) {
@@ -379,6 +411,8 @@ public final class LlamaDecodeBench {
         try (KvCache kv = gpu.allocateKvCache(model.kvCacheSpec(seqs.blocksNeeded(), BLOCK))) {
             graphNotes.clear();
             double[] ids = decodeBoth(bs, seqs, kv, steps, true);
+            OverlappedDecode.Result eagerOver = overlapped(bs, seqs, kv, steps, false);
+            OverlappedDecode.Result graphOver = overlapped(bs, seqs, kv, steps, true);
             double[] logits = decodeBoth(bs, seqs, kv, steps, false);
             double noPdl = withoutPdl(bs, seqs, kv, steps);
             if (breakdowns != null) {
@@ -388,8 +422,10 @@ public final class LlamaDecodeBench {
             String vsFloor = bs == 1 ? String.format(Locale.ROOT, "%.2f× (eager %.2f×)", best / floorMs,
                     ids[0] / floorMs) : "";
             String note = graphNotes.isEmpty() ? "" : " (graphs: " + String.join("; ", graphNotes) + ")";
-            return String.format(Locale.ROOT, "| %d | %.3f | %.3f | %.0f | %.3f | %.3f | %.3f | %s |%s", bs, ids[0],
-                    ids[1], bs * 1e3 / ids[1], noPdl, logits[0], logits[1], vsFloor, note);
+            return String.format(Locale.ROOT, "| %d | %.3f | %.3f | %.0f | %.3f | %.3f | %.0f | %.3f | %.3f | %.3f"
+                    + " | %.3f | %s |%s", bs, ids[0], ids[1], bs * 1e3 / ids[1], eagerOver.msPerStep(),
+                    graphOver.msPerStep(), bs * 1e3 / graphOver.msPerStep(), graphOver.hostMsPerStep(), noPdl,
+                    logits[0], logits[1], vsFloor, note);
         }
     }
 
@@ -592,7 +628,7 @@ public final class LlamaDecodeBench {
 
     // ---- helpers ------------------------------------------------------------------------------
 
-    private static double median(double[] v) {
+    static double median(double[] v) {
         double[] s = v.clone();
         Arrays.sort(s);
         return s[s.length / 2];

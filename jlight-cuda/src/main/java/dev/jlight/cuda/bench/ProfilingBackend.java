@@ -4,6 +4,7 @@ import dev.jlight.core.backend.AttentionMetadata;
 import dev.jlight.core.backend.Backend;
 import dev.jlight.core.backend.KvCache;
 import dev.jlight.core.backend.KvCacheSpec;
+import dev.jlight.core.backend.PendingInts;
 import dev.jlight.core.backend.RopeSpec;
 import dev.jlight.core.backend.Tensor;
 import dev.jlight.core.weights.DType;
@@ -255,6 +256,24 @@ final class ProfilingBackend implements Backend {
         int s = begin();
         gpu.gatherRows(out, x, rows);
         end(s, "gatherRows");
+    }
+
+    @Override
+    public void takePreviousIds(Tensor ids, Tensor previous, Tensor previousRows) {
+        int s = begin();
+        gpu.takePreviousIds(ids, previous, previousRows);
+        end(s, "takePreviousIds");
+    }
+
+    @Override
+    public boolean downloadsAsync() {
+        return gpu.downloadsAsync();
+    }
+
+    /** Not bracketed: the copy is still queued when this returns (a profiled step uses download). */
+    @Override
+    public PendingInts downloadIntsAsync(Tensor src) {
+        return gpu.downloadIntsAsync(src);
     }
 
     @Override

@@ -110,6 +110,17 @@ public final class ModelFolder {
         }
 
         @Override
+        public boolean launchesAsync() {
+            return inner.launchesAsync();
+        }
+
+        @Override
+        public PendingIds launchSampled(ForwardBatch batch, dev.jlight.core.backend.KvCache kv,
+                                        DeviceSampling sampling) {
+            return inner.launchSampled(batch, kv, sampling);
+        }
+
+        @Override
         public int vocabSize() {
             return inner.vocabSize();
         }

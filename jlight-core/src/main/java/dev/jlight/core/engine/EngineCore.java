@@ -349,6 +349,11 @@ public final class EngineCore {
         return deviceSampledSteps;
     }
 
+    /** Launched steps not yet awaited (0 to 2). */
+    int stepsInFlight() {
+        return inFlight.size();
+    }
+
     /** Steps launched overlapped with the host work around them (a subset of the device-sampled ones). */
     public long asyncSteps() {
         return asyncSteps;

@@ -5,10 +5,10 @@ import dev.jlight.core.backend.Backend;
 import dev.jlight.core.backend.KvCache;
 import dev.jlight.core.backend.KvCacheSpec;
 import dev.jlight.core.config.ModelConfig;
-import dev.jlight.core.engine.sample.Sampler;
 import dev.jlight.core.model.DeviceSampling;
 import dev.jlight.core.model.ForwardBatch;
 import dev.jlight.core.model.Model;
+import dev.jlight.core.testing.HostSampledModel;
 import dev.jlight.core.weights.DType;
 import java.util.SplittableRandom;
 
@@ -62,12 +62,7 @@ final class FakeModel implements Model {
         if (!deviceSampling) {
             throw new IllegalStateException("device sampling called while off");
         }
-        float[] logits = forward(batch, kv);
-        Sampler sampler = new Sampler(vocab, java.util.Set.of());
-        int[] ids = new int[sampling.rows()];
-        for (int r = 0; r < ids.length; r++) {
-            ids[r] = sampler.sample(logits, r * vocab, sampling, r);
-        }
+        int[] ids = HostSampledModel.pick(forward(batch, kv), vocab, sampling);
         sampledCalls++;
         return ids;
     }

@@ -90,6 +90,11 @@ public final class AsyncLaunchModel implements Model {
         return launches;
     }
 
+    /** Launched steps not awaited yet. */
+    public int unawaited() {
+        return unawaited.size();
+    }
+
     /** Tokens whose id came from the previous step's picks on the "backend". */
     public long placeholderTokens() {
         return placeholderTokens;

@@ -1,9 +1,7 @@
 package dev.jlight.core.testing;
 
-import dev.jlight.core.backend.Backend;
+import dev.jlight.core.backend.AttentionMetadata;
 import dev.jlight.core.backend.KvCache;
-import dev.jlight.core.backend.KvCacheSpec;
-import dev.jlight.core.config.ModelConfig;
 import dev.jlight.core.model.DeviceSampling;
 import dev.jlight.core.model.ForwardBatch;
 import dev.jlight.core.model.Model;
@@ -24,10 +22,9 @@ import java.util.concurrent.Future;
  * than two steps unawaited, awaits out of order or twice, a synchronous call with steps in
  * flight. Not thread-safe beyond that one engine thread plus its stream.
  */
-public final class AsyncLaunchModel implements Model {
+public final class AsyncLaunchModel extends ForwardingModel {
     public enum Mode { DEFERRED, THREAD }
 
-    private final Model inner;
     private final Mode mode;
     private final ExecutorService stream;
     /** Launched steps not yet awaited, oldest first. */
@@ -75,10 +72,10 @@ public final class AsyncLaunchModel implements Model {
     }
 
     public AsyncLaunchModel(Model inner, Mode mode) {
+        super(inner);
         if (!inner.samplesOnDevice()) {
             throw new IllegalArgumentException("AsyncLaunchModel wraps a model that samples on its backend");
         }
-        this.inner = inner;
         this.mode = mode;
         this.stream = mode == Mode.THREAD
                 ? Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon(true).name("fake-stream").unstarted(r))
@@ -154,13 +151,13 @@ public final class AsyncLaunchModel implements Model {
     }
 
     private static ForwardBatch copy(ForwardBatch b) {
-        dev.jlight.core.backend.AttentionMetadata m = b.attention();
+        AttentionMetadata m = b.attention();
         int[][] tables = new int[m.blockTables().length][];
         for (int i = 0; i < tables.length; i++) {
             tables[i] = m.blockTables()[i].clone();
         }
-        dev.jlight.core.backend.AttentionMetadata mc = new dev.jlight.core.backend.AttentionMetadata(
-                m.queryStart().clone(), m.seqLens().clone(), tables, m.slotMapping().clone(), m.blockSize());
+        AttentionMetadata mc = new AttentionMetadata(m.queryStart().clone(), m.seqLens().clone(), tables,
+                m.slotMapping().clone(), m.blockSize());
         return new ForwardBatch(b.tokenIds().clone(), b.positions().clone(), mc, b.logitRows().clone(),
                 b.previousRows() == null ? null : b.previousRows().clone());
     }
@@ -192,31 +189,15 @@ public final class AsyncLaunchModel implements Model {
         return inner.forward(batch, kv);
     }
 
-    @Override
-    public int vocabSize() {
-        return inner.vocabSize();
-    }
 
-    @Override
-    public KvCacheSpec kvCacheSpec(int numBlocks, int blockSize) {
-        return inner.kvCacheSpec(numBlocks, blockSize);
-    }
 
-    @Override
-    public ModelConfig config() {
-        return inner.config();
-    }
 
-    @Override
-    public Backend backend() {
-        return inner.backend();
-    }
 
     @Override
     public void close() {
         if (stream != null) {
             stream.shutdownNow();
         }
-        inner.close();
+        super.close();
     }
 }

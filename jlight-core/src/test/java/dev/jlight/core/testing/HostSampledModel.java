@@ -1,9 +1,6 @@
 package dev.jlight.core.testing;
 
-import dev.jlight.core.backend.Backend;
 import dev.jlight.core.backend.KvCache;
-import dev.jlight.core.backend.KvCacheSpec;
-import dev.jlight.core.config.ModelConfig;
 import dev.jlight.core.engine.sample.Sampler;
 import dev.jlight.core.model.DeviceSampling;
 import dev.jlight.core.model.ForwardBatch;
@@ -15,11 +12,10 @@ import java.util.Set;
  * backend op's reference twin), so engine paths that need a device-sampling model run on any
  * model, the CPU one included. Synchronous: {@link #launchSampled} computes on launch.
  */
-public final class HostSampledModel implements Model {
-    private final Model inner;
+public final class HostSampledModel extends ForwardingModel {
 
     public HostSampledModel(Model inner) {
-        this.inner = inner;
+        super(inner);
     }
 
     /** The picks for each logit row of {@code logits} ([rows, vocab]) under {@code sampling}. */
@@ -44,35 +40,5 @@ public final class HostSampledModel implements Model {
                     + " logit rows");
         }
         return pick(inner.forward(batch, kv), inner.vocabSize(), sampling);
-    }
-
-    @Override
-    public float[] forward(ForwardBatch batch, KvCache kv) {
-        return inner.forward(batch, kv);
-    }
-
-    @Override
-    public int vocabSize() {
-        return inner.vocabSize();
-    }
-
-    @Override
-    public KvCacheSpec kvCacheSpec(int numBlocks, int blockSize) {
-        return inner.kvCacheSpec(numBlocks, blockSize);
-    }
-
-    @Override
-    public ModelConfig config() {
-        return inner.config();
-    }
-
-    @Override
-    public Backend backend() {
-        return inner.backend();
-    }
-
-    @Override
-    public void close() {
-        inner.close();
     }
 }

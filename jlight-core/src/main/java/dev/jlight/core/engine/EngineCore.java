@@ -23,14 +23,15 @@ import java.util.SplittableRandom;
  * forward, sample, detokenize and check stops, publish. {@link Engine} runs it on its own
  * thread; tests drive it directly, step by step.
  *
- * <p>Overlapped (async) scheduling, vLLM v1's: when every row of a step samples on the device,
- * the step is launched and the engine goes on to await and apply the step before it, then
+ * <p>Overlapped (async) scheduling, vLLM v1's: when the model launches asynchronously and every
+ * row of a step samples on the device, the step is launched and the engine goes on to await and apply the step before it, then
  * schedules and launches the next one, whose decodes take this step's picks as placeholders
  * (filled on the backend). So the host's output processing and scheduling run while the
  * backend computes, and the only wait is for the sampled ids. A sequence that ends on ids
  * applied late has its row in the step after discarded and keeps its blocks until that step is
  * awaited. Any step that is not device-sampled (logprobs, penalties, bias, min_tokens masking, a
- * host-sampling model) first drains the launched steps and runs synchronously, as does the step
+ * host-sampling model) first drains the launched steps and runs synchronously (placeholders in it
+ * are filled in on the host, from the drained step's ids), as does the step
  * after a schedule that wanted to preempt. Per-sequence RNG draws stay in step order, so seeded
  * requests give the same tokens either way.
  */
@@ -195,7 +196,9 @@ public final class EngineCore {
         steps++;
         drainFirst = out.needsPreemption();
         List<ChoiceState> rows = samplingRows(out);
-        if (asyncScheduling && deviceSampling && runner.samplesOnDevice() && allEligible(rows)) {
+        // a model that computes on launch gains nothing from overlap, and would publish a step late
+        if (asyncScheduling && runner.launchesAsync() && deviceSampling && runner.samplesOnDevice()
+                && allEligible(rows)) {
             stepAsync(out, rows);
         } else {
             drain();                  // host sampling reads every earlier token: nothing may be in flight

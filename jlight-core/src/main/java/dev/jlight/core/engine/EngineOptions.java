@@ -10,8 +10,9 @@ package dev.jlight.core.engine;
  * @param seed                 seeds the RNGs of requests that bring no seed
  * @param policy               scheduling order (FCFS by default)
  * @param asyncScheduling      overlap the host's work around a step with the backend's next step
- *                             when the model samples on the device (vLLM's async scheduling; on
- *                             by default, {@code -Djlight.asyncScheduling=false} turns it off)
+ *                             when the model launches asynchronously and samples on the device
+ *                             (vLLM's async scheduling; on by default,
+ *                             {@code -Djlight.asyncScheduling=false} turns it off)
  */
 public record EngineOptions(int maxModelLen, int maxNumBatchedTokens, int maxNumSeqs, boolean enablePrefixCaching,
                             long seed, SchedulingPolicy policy, boolean asyncScheduling) {

@@ -44,6 +44,11 @@ public final class ModelRunner {
         return model.samplesOnDevice();
     }
 
+    /** Whether {@link #launch} returns before the backend has computed the step. */
+    public boolean launchesAsync() {
+        return model.launchesAsync();
+    }
+
     /**
      * Starts the step through {@link Model#launchSampled}: returns at once for a model that
      * launches asynchronously (its placeholders are resolved on the backend), else after the

@@ -47,8 +47,8 @@ public final class ModelOptions {
     boolean enablePrefixCaching;
 
     @Option(names = "--async-scheduling", negatable = true, fallbackValue = "true",
-            description = "Overlap the host's scheduling and output work with the GPU's next step when tokens are "
-                    + "sampled on the device (--no-async-scheduling: one step at a time). "
+            description = "Overlap the host's scheduling and output work with the GPU's next step when the model "
+                    + "launches asynchronously and samples on the device (--no-async-scheduling: one step at a time). "
                     + "Default: on, unless -Djlight.asyncScheduling=false.")
     Boolean asyncScheduling;
 

@@ -15,6 +15,7 @@ public final class LaunchedStep {
     private final int vocabSize;
     private PendingIds pending;
     private int[] ids;
+    private RuntimeException failure;
 
     LaunchedStep(SchedulerOutput out, PendingIds pending, int vocabSize) {
         this.out = out;
@@ -37,16 +38,28 @@ public final class LaunchedStep {
         return rowOfSeq.getOrDefault(seqId, -1);
     }
 
-    boolean awaited() {
-        return ids != null;
+    /** Whether awaiting the step threw (its requests failed). */
+    boolean failed() {
+        return failure != null;
     }
 
-    /** The step's ids in row order; the first call waits for the backend, and checks them. */
+    /**
+     * The step's ids in row order; the first call waits for the backend and checks them. A
+     * failure is kept and thrown again: the backend is awaited once.
+     */
     int[] ids() {
+        if (failure != null) {
+            throw failure;
+        }
         if (ids == null) {
-            int[] got = pending.await();
+            PendingIds p = pending;
             pending = null;
-            ids = checked(got, rowOfSeq.size(), vocabSize);
+            try {
+                ids = checked(p.await(), rowOfSeq.size(), vocabSize);
+            } catch (RuntimeException e) {
+                failure = e;
+                throw e;
+            }
         }
         return ids;
     }

@@ -94,12 +94,14 @@ public final class ModelRunner {
             return batch;
         }
         // a synchronous model computed the previous step on launch, and before a synchronous
-        // call the engine has awaited every launched step: its ids are on the host
-        int[] ids = prev.ids();
+        // call the engine has awaited every launched step: its ids are on the host. If that step
+        // failed, its requests failed with it and the rows that take its ids are discarded: the
+        // placeholder 0 stays.
+        int[] ids = prev.failed() ? null : prev.ids();
         int[] tokens = batch.tokenIds().clone();
         int[] rows = batch.previousRows();
         for (int t = 0; t < tokens.length; t++) {
-            if (rows[t] >= 0) {
+            if (rows[t] >= 0 && ids != null) {
                 tokens[t] = ids[rows[t]];
             }
         }

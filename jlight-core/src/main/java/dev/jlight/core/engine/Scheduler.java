@@ -201,16 +201,18 @@ public final class Scheduler {
     }
 
     /**
-     * After the step's forward pass succeeded: the scheduled sequences' full computed blocks (as
-     * of this step) enter the prefix cache, and sequences finished meanwhile that no other step
-     * holds free their blocks. Call before applying the step's sampled tokens; every token this
-     * step computed must be known by then.
+     * After the step's forward pass succeeded: the running sequences' full computed blocks (as of
+     * this step) enter the prefix cache, and sequences finished meanwhile that no other step holds
+     * free their blocks. Call before applying the step's sampled tokens; every token this step
+     * computed for a running sequence is known by then. A sequence finished since it was
+     * scheduled caches nothing: it may have run on a placeholder whose id never came (its request
+     * failed with the step before), so its blocks hold unknown tokens.
      */
     public void stepDone(SchedulerOutput out) {
         Step step = remove(out);
         for (int k = 0; k < step.seqs().size(); k++) {
             Sequence seq = step.seqs().get(k);
-            if (kv.hasBlocks(seq.seqId())) {   // running, or finished with its blocks kept for this step
+            if (seq.status == Sequence.Status.RUNNING) {
                 kv.cacheComputedBlocks(seq, step.computedAfter()[k]);
             }
         }

@@ -294,6 +294,26 @@ class AsyncSchedulingEngineTest {
         assertEquals(1, o.metrics().requestsFailed());
     }
 
+    /**
+     * A step that fails on the backend is followed by one launched on its (stale) picks, which
+     * succeeds: its rows of the failed request are discarded and nothing of them is cached, even
+     * where its placeholder completes a block (prompt 6, block 4: the 6th forward call fails, the
+     * next one computes position 11).
+     */
+    @ParameterizedTest
+    @EnumSource(Path.class)
+    void theStepAfterAFailedOneIsDiscardedForTheFailedRequests(Path path) {
+        Run run = new Run(path, 64, Harness.options(128, 64, 16));
+        run.h.model.failOnCall = 5;
+        int[] after = Harness.prompt(31, 5);
+        Outcome o = run.go(List.of(new Submit(0, "fails", Harness.prompt(30, 6), SamplingParams.builder()
+                .temperature(0).maxTokens(12).ignoreEos(true).build()),
+                new Submit(10, "after", after, SamplingParams.greedy(6))), List.of());
+        assertNotNull(o.errors().get("fails"), "the failing step's request did not fail");
+        assertEquals(List.of(Harness.referenceGreedy(after, 6, false)), o.tokens().get("after"));
+        assertEquals(1, o.metrics().requestsFailed());
+    }
+
     @Test
     void switchedOffItRunsEveryStepSynchronously() {
         List<Submit> submits = List.of(new Submit(0, "a", Harness.prompt(1, 7), SamplingParams.greedy(10)));

@@ -26,6 +26,8 @@ final class FakeModel implements Model {
     int maxBatchTokens;
     /** Throw from forward when a batch contains this token id (-1: never). */
     volatile int failOnToken = -1;
+    /** Throw from the forward call with this index (0: the first; -1: never) once its K/V are written. */
+    volatile long failOnCall = -1;
     /** Sleep this long in each forward (to let other threads act mid-request). */
     volatile long delayMillis;
 
@@ -94,6 +96,10 @@ final class FakeModel implements Model {
         }
         for (int t = 0; t < batch.numTokens(); t++) {
             cache.slots[m.slotMapping()[t]] = FakeKvCache.encode(batch.positions()[t], batch.tokenIds()[t]);
+        }
+        if (forwardCalls == failOnCall) {      // after the K/V writes, like a failure late in a step
+            forwardCalls++;
+            throw new IllegalStateException("injected failure of forward call " + failOnCall);
         }
         float[] out = new float[batch.logitRows().length * vocab];
         for (int r = 0; r < batch.logitRows().length; r++) {

@@ -144,7 +144,8 @@ public final class AsyncLaunchModel extends ForwardingModel {
             }
         }
         ForwardBatch resolved = new ForwardBatch(tokens, b.positions(), b.attention(), b.logitRows());
-        lastIds = null;          // a failed step leaves no picks behind
+        // a failed step leaves the older picks in place, as a device buffer would: the next step
+        // still runs, on stale ids, and the engine must discard what it gives its failed requests
         int[] ids = inner.forwardSampled(resolved, step.kv, step.sampling);
         lastIds = ids.clone();
         return ids;

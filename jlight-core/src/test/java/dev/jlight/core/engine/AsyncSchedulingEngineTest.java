@@ -314,6 +314,27 @@ class AsyncSchedulingEngineTest {
         assertEquals(1, o.metrics().requestsFailed());
     }
 
+    /**
+     * A request that samples on the host arrives while a step that will fail is in flight: the
+     * next step is drained and run synchronously, taking the failed step's placeholder for the
+     * failed request (discarded) and running the new one to its reference tokens. (Overlapped
+     * paths: the 6th forward call is step 5's, awaited in the drain of step 6.)
+     */
+    @ParameterizedTest
+    @EnumSource(Path.class)
+    void aDrainedStepAfterAFailedOneRunsTheOtherRequests(Path path) {
+        Run run = new Run(path, 64, Harness.options(128, 64, 16));
+        run.h.model.failOnCall = 5;
+        int[] hostSampled = Harness.prompt(32, 7);
+        Outcome o = run.go(List.of(new Submit(0, "fails", Harness.prompt(30, 6), SamplingParams.builder()
+                .temperature(0).maxTokens(12).ignoreEos(true).build()),
+                new Submit(6, "logprobs", hostSampled, SamplingParams.builder().temperature(0).maxTokens(5)
+                        .ignoreEos(true).logprobs(1).build())), List.of());
+        assertNotNull(o.errors().get("fails"), "the failing step's request did not fail");
+        assertEquals(List.of(Harness.referenceGreedy(hostSampled, 5, true)), o.tokens().get("logprobs"));
+        assertEquals(1, o.metrics().requestsFailed());
+    }
+
     @Test
     void switchedOffItRunsEveryStepSynchronously() {
         List<Submit> submits = List.of(new Submit(0, "a", Harness.prompt(1, 7), SamplingParams.greedy(10)));

@@ -128,6 +128,9 @@ public final class ServerMetrics {
         counter(out, "jlight:prefix_cache_hits", "Prompt tokens found in the prefix cache.", l, m.prefixCacheHits());
         counter(out, "jlight:num_preemptions", "Sequences preempted (freed and recomputed later).", l,
                 m.preemptions());
+        counter(out, "jlight:engine_steps", "Engine steps (one batch through the model each).", l, m.steps());
+        counter(out, "jlight:engine_async_steps", "Engine steps launched overlapped with the host's work around them "
+                + "(async scheduling).", l, m.asyncSteps());
         counter(out, "jlight:prompt_tokens", "Prompt tokens of admitted requests.", l, promptTokens.sum());
         counter(out, "jlight:generation_tokens", "Tokens generated.", l, m.generatedTokens());
         out.append("# HELP jlight:request_success Finished sequences by finish reason.\n");

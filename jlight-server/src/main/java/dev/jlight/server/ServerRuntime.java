@@ -68,11 +68,13 @@ public final class ServerRuntime implements AutoCloseable {
      *                             CUDA what the arena has left less 1 GiB
      * @param chatTemplate         a file, or the template itself; null: the model folder's
      * @param generationConfig     "auto": defaults from generation_config.json; "vllm": vLLM's own defaults
+     * @param asyncScheduling      overlap host work with the device's next step (EngineOptions.asyncScheduling)
      */
     public record Options(Path model, ModelFolder.LoadFormat loadFormat, Device device, int threads, Integer maxModelLen,
                           int maxNumSeqs, Integer maxNumBatchedTokens, int blockSize, boolean enablePrefixCaching,
                           double gpuMemoryUtilization, Long kvCacheMemoryBytes, String dtype, String quantization,
-                          int tensorParallelSize, String chatTemplate, String generationConfig, long seed) {
+                          int tensorParallelSize, String chatTemplate, String generationConfig, long seed,
+                          boolean asyncScheduling) {
     }
 
     /** Sampling defaults a model folder's generation_config.json sets (null: not set). */
@@ -214,7 +216,7 @@ public final class ServerRuntime implements AutoCloseable {
                 eos.addAll(config.eosTokenIds());
             }
             EngineOptions eo = new EngineOptions(maxModelLen, batched, o.maxNumSeqs(), o.enablePrefixCaching(),
-                    o.seed(), null);
+                    o.seed(), null, o.asyncScheduling());
             Model stepper = model;
             if (o.device() == Device.CUDA) {
                 stepper = CudaSupport.graphed(model, kv, maxModelLen);
@@ -396,11 +398,11 @@ public final class ServerRuntime implements AutoCloseable {
         KvCacheSpec spec = kvCache.spec();
         return String.format(Locale.ROOT,
                 "model %s (%s, model_type %s, %d layers, hidden %d, vocab %d), backend %s, KV cache %d blocks of %d = %,d tokens "
-                        + "(%s, %s), max_model_len %d, max_num_seqs %d, prefix caching %s",
+                        + "(%s, %s), max_model_len %d, max_num_seqs %d, prefix caching %s, async scheduling %s",
                 folder, architecture(), config.modelType(), config.numLayers(), config.hiddenSize(), config.vocabSize(), backendDescription,
                 spec.numBlocks(), spec.blockSize(), spec.capacityTokens(), ByteSize.format(spec.totalBytes()),
                 spec.dtype().name().toLowerCase(Locale.ROOT), maxModelLen, options.maxNumSeqs(),
-                options.enablePrefixCaching() ? "on" : "off");
+                options.enablePrefixCaching() ? "on" : "off", options.asyncScheduling() ? "on" : "off");
     }
 
     public Options options() {

@@ -63,7 +63,8 @@ class EndpointsTest {
             "jlight:kv_cache_usage_perc", "jlight:prefix_cache_queries_total", "jlight:prefix_cache_hits_total",
             "jlight:prompt_tokens_total", "jlight:generation_tokens_total", "jlight:request_success_total",
             "jlight:time_to_first_token_seconds_bucket", "jlight:time_per_output_token_seconds_bucket",
-            "jlight:e2e_request_latency_seconds_bucket", "jlight:e2e_request_latency_seconds_count"}) {
+            "jlight:e2e_request_latency_seconds_bucket", "jlight:e2e_request_latency_seconds_count",
+            "jlight:engine_steps_total", "jlight:engine_async_steps_total"}) {
             assertTrue(text.contains("\n" + name + "{model_name=\"" + TestServers.MODEL + "\""), name + " missing:\n" + text);
         }
         assertTrue(text.contains("# TYPE jlight:time_to_first_token_seconds histogram"));

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jlight.core.JLightException;
+import dev.jlight.core.engine.EngineOptions;
 import dev.jlight.server.cli.ServeCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -37,6 +38,9 @@ class LifecycleTest {
                     || e.getMessage().contains("KV cache"), e.getMessage());
         }
         assertEquals(true, ServeCommand.parse("--no-enable-prefix-caching").runtimeOptions().enablePrefixCaching() == false);
+        assertEquals(false, ServeCommand.parse("--no-async-scheduling").runtimeOptions().asyncScheduling());
+        assertEquals(true, ServeCommand.parse("--async-scheduling").runtimeOptions().asyncScheduling());
+        assertEquals(EngineOptions.defaultAsyncScheduling(), ServeCommand.parse().runtimeOptions().asyncScheduling());
     }
 
     @Test

@@ -8,17 +8,32 @@ import dev.jlight.core.engine.sample.DeviceSampler;
 import dev.jlight.core.engine.sample.SampledToken;
 import dev.jlight.core.engine.sample.Sampler;
 import dev.jlight.core.model.Model;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
- * The engine's step, single-threaded and synchronous (nano-vllm's LLMEngine): schedule, build
- * the batch, forward, sample, detokenize and check stops, publish. {@link Engine} runs it on
- * its own thread; tests drive it directly, step by step.
+ * The engine's step, single-threaded (nano-vllm's LLMEngine): schedule, build the batch,
+ * forward, sample, detokenize and check stops, publish. {@link Engine} runs it on its own
+ * thread; tests drive it directly, step by step.
+ *
+ * <p>Overlapped (async) scheduling, vLLM v1's: when the model launches asynchronously and every
+ * row of a step samples on the device, the step is launched and the engine goes on to await and apply the step before it, then
+ * schedules and launches the next one, whose decodes take this step's picks as placeholders
+ * (filled on the backend). So the host's output processing and scheduling run while the
+ * backend computes, and the only wait is for the sampled ids. A sequence that ends on ids
+ * applied late has its row in the step after discarded and keeps its blocks until that step is
+ * awaited. Any step that is not device-sampled (logprobs, penalties, bias, min_tokens masking, a
+ * host-sampling model) first drains the launched steps and runs synchronously (placeholders in it
+ * are filled in on the host, from the drained step's ids), as does the step
+ * after a schedule that wanted to preempt. Per-sequence RNG draws stay in step order, so seeded
+ * requests give the same tokens either way.
  */
 public final class EngineCore {
     private final EngineOptions options;
@@ -32,7 +47,12 @@ public final class EngineCore {
     private final Map<String, RequestState> requests = new LinkedHashMap<>();
     private final Map<Long, ChoiceState> choices = new HashMap<>();
     private boolean deviceSampling = !"false".equals(System.getProperty("jlight.deviceSampling"));
+    private final boolean asyncScheduling;
+    /** Launched steps not yet awaited, oldest first (at most two). */
+    private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
+    private boolean drainFirst;
     private long deviceSampledSteps;
+    private long asyncSteps;
     private long nextSeqId;
     private long steps;
     private long generatedTokens;
@@ -54,6 +74,11 @@ public final class EngineCore {
         this.sampler = new Sampler(model.vocabSize(), eos);
         this.validator = new RequestValidator(model.vocabSize(), options.maxModelLen(), numBlocks, blockSize);
         this.seeds = new SplittableRandom(options.seed());
+        this.asyncScheduling = options.asyncScheduling();
+    }
+
+    /** A launched step and the choices of its logit rows. */
+    private record InFlight(LaunchedStep launched, List<ChoiceState> rows) {
     }
 
     /** Admission checks; thread-safe (reads only immutable state). Returns the resolved max_tokens. */
@@ -111,43 +136,104 @@ public final class EngineCore {
         return true;
     }
 
-    /** Aborts every live request (shutdown). */
+    /** Aborts every live request (shutdown), then awaits the steps in flight so every block is free. */
     public void abortAll() {
         for (String id : liveRequests()) {
             abort(id);
         }
+        drain();
     }
 
     /** Fails every live request without touching the (possibly broken) state: after an engine bug. */
     void failAll(Throwable error) {
-        for (RequestState state : java.util.List.copyOf(requests.values())) {
+        for (InFlight f : inFlight) {         // the model wants its launched steps awaited
+            try {
+                f.launched().ids();
+            } catch (RuntimeException ignored) {
+                // the step's requests fail below with the engine's error
+            }
+        }
+        inFlight.clear();
+        for (RequestState state : List.copyOf(requests.values())) {
             requests.remove(state.requestId);
             state.sink.fail(error);
         }
         choices.clear();
     }
 
+    /** Whether a step would do something: sequences to run, or launched steps to await. */
     public boolean hasWork() {
-        return scheduler.hasUnfinished();
+        return scheduler.hasUnfinished() || !inFlight.isEmpty();
     }
 
     public boolean hasRequest(String requestId) {
         return requests.containsKey(requestId);
     }
 
-    /** Runs one step if there is work; returns false when idle. */
+    /**
+     * Runs one step if there is work; returns false when idle. With overlapped scheduling a call
+     * launches the next step and then waits for the one before it, so the host's output work and
+     * next schedule run while the backend computes (see {@link #stepAsync}).
+     */
     public boolean step() {
-        if (!scheduler.hasUnfinished()) {
+        if (!hasWork()) {
             return false;
         }
-        SchedulerOutput out = scheduler.schedule();
-        if (out.isEmpty()) {
-            throw new IllegalStateException("scheduler made no progress with " + scheduler.numRunning() + " running and "
-                    + scheduler.numWaiting() + " waiting");
+        if (drainFirst) {             // the last schedule wanted to preempt: it may once nothing is in flight
+            drainFirst = false;
+            drain();
+        }
+        SchedulerOutput out = scheduler.hasUnfinished() ? scheduler.schedule() : null;
+        if (out == null || out.isEmpty()) {
+            if (!inFlight.isEmpty()) {
+                awaitOldest();        // everything runnable waits on ids in flight
+            } else if (scheduler.hasUnfinished()) {
+                throw new IllegalStateException("scheduler made no progress with " + scheduler.numRunning()
+                        + " running and " + scheduler.numWaiting() + " waiting");
+            }
+            return true;
         }
         steps++;
-        java.util.List<ChoiceState> rows = samplingRows(out);
-        boolean onDevice = deviceSampling && runner.samplesOnDevice() && allEligible(rows);
+        drainFirst = out.needsPreemption();
+        List<ChoiceState> rows = samplingRows(out);
+        // a model that computes on launch gains nothing from overlap, and would publish a step late
+        if (asyncScheduling && runner.launchesAsync() && deviceSampling && runner.samplesOnDevice()
+                && allEligible(rows)) {
+            stepAsync(out, rows);
+        } else {
+            drain();                  // host sampling reads every earlier token: nothing may be in flight
+            stepSync(out, rows);
+        }
+        return true;
+    }
+
+    /**
+     * Launches the step (its rows' next tokens become placeholders), then, with two steps in
+     * flight, awaits and applies the older one: at most two launched steps are unawaited.
+     */
+    private void stepAsync(SchedulerOutput out, List<ChoiceState> rows) {
+        LaunchedStep launched;
+        try {
+            launched = runner.launch(out, DeviceSampler.spec(rows.stream().map(c -> c.seq).toList()));
+        } catch (RuntimeException e) {
+            scheduler.stepFailed(out);
+            failStep(out, e);
+            return;
+        }
+        for (ChoiceState c : rows) {
+            c.seq.addPlaceholder();
+        }
+        inFlight.addLast(new InFlight(launched, rows));
+        asyncSteps++;
+        deviceSampledSteps++;
+        if (inFlight.size() > 1) {
+            awaitOldest();
+        }
+    }
+
+    /** Runs the step to the end: on the device when every row allows it, else samples on the host. */
+    private void stepSync(SchedulerOutput out, List<ChoiceState> rows) {
+        boolean onDevice = deviceSampling && runner.samplesOnDevice() && allEligible(live(rows));
         float[] logits = null;
         int[] ids = null;
         try {
@@ -157,25 +243,65 @@ public final class EngineCore {
                 logits = runner.run(out);
             }
         } catch (RuntimeException e) {
+            scheduler.stepFailed(out);
             failStep(out, e);
-            return true;
+            return;
         }
-        scheduler.stepDone();
+        scheduler.stepDone(out);
         if (onDevice) {
             deviceSampledSteps++;
+            int[] picked = ids;
+            apply(rows, (row, c) -> new SampledToken(picked[row], null), false);
+        } else {
+            float[] l = logits;
+            int vocab = runner.vocabSize();
+            apply(rows, (row, c) -> sampler.sample(l, row * vocab, c.seq), false);
         }
+    }
+
+    /** Waits for the oldest launched step and applies its ids (a failure fails its requests). */
+    private void awaitOldest() {
+        InFlight f = inFlight.removeFirst();
+        int[] ids;
+        try {
+            ids = f.launched().ids();
+        } catch (RuntimeException e) {
+            scheduler.stepFailed(f.launched().out());
+            failStep(f.launched().out(), e);
+            return;
+        }
+        scheduler.stepDone(f.launched().out());
+        apply(f.rows(), (row, c) -> new SampledToken(ids[row], null), true);
+    }
+
+    /** Awaits and applies every launched step: afterwards no token is a placeholder. */
+    private void drain() {
+        while (!inFlight.isEmpty()) {
+            awaitOldest();
+        }
+    }
+
+    /** How a step's row becomes a token (the host sampler draws from the sequence's RNG here). */
+    @FunctionalInterface
+    private interface RowToken {
+        SampledToken pick(int row, ChoiceState choice);
+    }
+
+    /**
+     * Appends each row's token to its sequence (resolving its placeholder when launched async),
+     * runs the stop checks and publishes. Rows of sequences that ended since the step was
+     * scheduled (a stop found in an earlier step's ids, an abort, a failure) are discarded.
+     */
+    private void apply(List<ChoiceState> rows, RowToken token, boolean placeholders) {
         Set<RequestState> touched = new LinkedHashSet<>();
         long now = System.nanoTime();
-        int vocab = runner.vocabSize();
         for (int row = 0; row < rows.size(); row++) {
             ChoiceState c = rows.get(row);
-            if (!choices.containsKey(c.seq.seqId())) {
-                continue;                       // its request failed earlier in this loop
+            if (!choices.containsKey(c.seq.seqId()) || c.seq.isFinished()) {
+                continue;
             }
             try {
-                SampledToken t = onDevice ? new SampledToken(ids[row], null)
-                        : sampler.sample(logits, row * vocab, c.seq);
-                onSampled(c, t, now);
+                onSampled(c, token.pick(row, c), now, placeholders);
                 touched.add(c.request);
             } catch (RuntimeException e) {      // a sampler or text decoder bug: fail this request only
                 touched.remove(c.request);
@@ -187,12 +313,11 @@ public final class EngineCore {
                 finished++;
             }
         }
-        return true;
     }
 
     /** The choices of the step's sampling sequences, one per logit row, in scheduler order. */
-    private java.util.List<ChoiceState> samplingRows(SchedulerOutput out) {
-        java.util.List<ChoiceState> rows = new java.util.ArrayList<>();
+    private List<ChoiceState> samplingRows(SchedulerOutput out) {
+        List<ChoiceState> rows = new ArrayList<>();
         for (ScheduledSeq sc : out.seqs()) {
             if (sc.samples()) {
                 rows.add(choices.get(sc.seqId()));
@@ -201,7 +326,11 @@ public final class EngineCore {
         return rows;
     }
 
-    private boolean allEligible(java.util.List<ChoiceState> rows) {
+    private static List<ChoiceState> live(List<ChoiceState> rows) {
+        return rows.stream().filter(c -> !c.seq.isFinished()).toList();
+    }
+
+    private boolean allEligible(List<ChoiceState> rows) {
         for (ChoiceState c : rows) {
             if (!DeviceSampler.eligible(c.seq, eos)) {
                 return false;
@@ -223,10 +352,24 @@ public final class EngineCore {
         return deviceSampledSteps;
     }
 
-    private void onSampled(ChoiceState c, SampledToken t, long now) {
+    /** Launched steps not yet awaited (0 to 2). */
+    int stepsInFlight() {
+        return inFlight.size();
+    }
+
+    /** Steps launched overlapped with the host work around them (a subset of the device-sampled ones). */
+    public long asyncSteps() {
+        return asyncSteps;
+    }
+
+    private void onSampled(ChoiceState c, SampledToken t, long now, boolean placeholder) {
         Sequence seq = c.seq;
         RequestState state = c.request;
-        seq.appendToken(t.tokenId());
+        if (placeholder) {
+            seq.resolvePlaceholder(t.tokenId());
+        } else {
+            seq.appendToken(t.tokenId());
+        }
         generatedTokens++;
         if (state.firstTokenNanos == 0) {
             state.firstTokenNanos = now;
@@ -256,11 +399,18 @@ public final class EngineCore {
         return done;
     }
 
-    /** The model threw: the requests in this step are failed and freed; the others go on. */
+    /**
+     * The model threw: the requests in this step are failed and freed; the others go on. (The
+     * rows of a step launched after it that took its picks all belong to these requests, and
+     * are discarded when that step is applied.)
+     */
     private void failStep(SchedulerOutput out, RuntimeException e) {
         Set<RequestState> hit = new LinkedHashSet<>();
         for (ScheduledSeq sc : out.seqs()) {
-            hit.add(choices.get(sc.seqId()).request);
+            ChoiceState c = choices.get(sc.seqId());
+            if (c != null) {              // null: its request ended since the step was scheduled
+                hit.add(c.request);
+            }
         }
         for (RequestState state : hit) {
             fail(state, e);
@@ -294,12 +444,12 @@ public final class EngineCore {
         }
         return new EngineMetrics(scheduler.numRunning(), scheduler.numWaiting() + held, kv.pool().usage(),
                 pc.queriedTokens(), pc.hitTokens(), scheduler.numPreemptions(), steps, runner.tokensForwarded(),
-                generatedTokens, admitted, finished, aborted, failed, deviceSampledSteps);
+                generatedTokens, admitted, finished, aborted, failed, deviceSampledSteps, asyncSteps);
     }
 
     /** Ids of the live requests, in admission order. */
-    public java.util.List<String> liveRequests() {
-        return java.util.List.copyOf(requests.keySet());
+    public List<String> liveRequests() {
+        return List.copyOf(requests.keySet());
     }
 
     /** Throws when any bookkeeping disagrees (tests call it after every operation). */

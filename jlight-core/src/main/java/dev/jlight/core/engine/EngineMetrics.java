@@ -12,12 +12,13 @@ package dev.jlight.core.engine;
  * @param tokensForwarded       tokens run through the model (prefill chunks and decodes)
  * @param generatedTokens       tokens sampled
  * @param deviceSampledSteps    steps whose tokens the backend picked (only ids came back)
+ * @param asyncSteps            of those, steps launched overlapped with the host's work (async scheduling)
  */
 public record EngineMetrics(int running, int waiting, double kvUsage, long prefixCacheQueried, long prefixCacheHits,
                             long preemptions, long steps, long tokensForwarded, long generatedTokens,
                             long requestsAdmitted, long requestsFinished, long requestsAborted, long requestsFailed,
-                            long deviceSampledSteps) {
-    public static final EngineMetrics EMPTY = new EngineMetrics(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+                            long deviceSampledSteps, long asyncSteps) {
+    public static final EngineMetrics EMPTY = new EngineMetrics(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     public double prefixCacheHitRate() {
         return prefixCacheQueried == 0 ? 0 : (double) prefixCacheHits / prefixCacheQueried;

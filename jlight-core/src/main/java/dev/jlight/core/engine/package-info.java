@@ -14,7 +14,8 @@
  * the model; {@link dev.jlight.core.engine.sample.Sampler} picks tokens; each choice's
  * detokenizer and stop checks produce {@link dev.jlight.core.engine.CompletionDelta}s, published
  * as {@link dev.jlight.core.engine.RequestOutput}s. {@link dev.jlight.core.engine.EngineCore}
- * runs that step synchronously; {@link dev.jlight.core.engine.Engine} runs it on one thread.
+ * runs that step, overlapping a device-sampled step with the host work of the one before it
+ * (async scheduling, see its doc); {@link dev.jlight.core.engine.Engine} runs it on one thread.
  *
  * <h2>Use</h2>
  * <pre>{@code

@@ -5,10 +5,10 @@ import dev.jlight.core.backend.Backend;
 import dev.jlight.core.backend.KvCache;
 import dev.jlight.core.backend.KvCacheSpec;
 import dev.jlight.core.config.ModelConfig;
-import dev.jlight.core.engine.sample.Sampler;
 import dev.jlight.core.model.DeviceSampling;
 import dev.jlight.core.model.ForwardBatch;
 import dev.jlight.core.model.Model;
+import dev.jlight.core.testing.HostSampledModel;
 import dev.jlight.core.weights.DType;
 import java.util.SplittableRandom;
 
@@ -26,6 +26,8 @@ final class FakeModel implements Model {
     int maxBatchTokens;
     /** Throw from forward when a batch contains this token id (-1: never). */
     volatile int failOnToken = -1;
+    /** Throw from the forward call with this index (0: the first; -1: never) once its K/V are written. */
+    volatile long failOnCall = -1;
     /** Sleep this long in each forward (to let other threads act mid-request). */
     volatile long delayMillis;
 
@@ -62,12 +64,7 @@ final class FakeModel implements Model {
         if (!deviceSampling) {
             throw new IllegalStateException("device sampling called while off");
         }
-        float[] logits = forward(batch, kv);
-        Sampler sampler = new Sampler(vocab, java.util.Set.of());
-        int[] ids = new int[sampling.rows()];
-        for (int r = 0; r < ids.length; r++) {
-            ids[r] = sampler.sample(logits, r * vocab, sampling, r);
-        }
+        int[] ids = HostSampledModel.pick(forward(batch, kv), vocab, sampling);
         sampledCalls++;
         return ids;
     }
@@ -99,6 +96,10 @@ final class FakeModel implements Model {
         }
         for (int t = 0; t < batch.numTokens(); t++) {
             cache.slots[m.slotMapping()[t]] = FakeKvCache.encode(batch.positions()[t], batch.tokenIds()[t]);
+        }
+        if (forwardCalls == failOnCall) {      // after the K/V writes, like a failure late in a step
+            forwardCalls++;
+            throw new IllegalStateException("injected failure of forward call " + failOnCall);
         }
         float[] out = new float[batch.logitRows().length * vocab];
         for (int r = 0; r < batch.logitRows().length; r++) {

@@ -1,8 +1,10 @@
 package dev.jlight.core.engine;
 
+import dev.jlight.core.model.Model;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 
 /** An {@link EngineCore} over the fake model and KV cache, driven step by step. */
 final class Harness {
@@ -17,8 +19,14 @@ final class Harness {
     }
 
     Harness(int numBlocks, int blockSize, EngineOptions options, TextDecoderFactory decoders) {
+        this(numBlocks, blockSize, options, decoders, m -> m);
+    }
+
+    /** @param driver the model the engine drives, around the fake one (a wrapper, or the fake itself) */
+    Harness(int numBlocks, int blockSize, EngineOptions options, TextDecoderFactory decoders,
+            Function<FakeModel, Model> driver) {
         kv = new FakeKvCache(numBlocks, blockSize);
-        core = new EngineCore(model, kv, options, Set.of(EOS), decoders);
+        core = new EngineCore(driver.apply(model), kv, options, Set.of(EOS), decoders);
     }
 
     static EngineOptions options(int maxModelLen, int budget, int maxSeqs) {

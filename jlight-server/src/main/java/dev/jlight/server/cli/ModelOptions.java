@@ -2,6 +2,7 @@ package dev.jlight.server.cli;
 
 import dev.jlight.core.JLightException;
 import dev.jlight.core.config.ModelConfig;
+import dev.jlight.core.engine.EngineOptions;
 import dev.jlight.core.model.ModelFolder;
 import dev.jlight.server.ByteSize;
 import dev.jlight.server.ServerRuntime;
@@ -45,6 +46,12 @@ public final class ModelOptions {
             description = "Reuse the KV blocks of shared prompt prefixes (--no-enable-prefix-caching turns it off). Default: on.")
     boolean enablePrefixCaching;
 
+    @Option(names = "--async-scheduling", negatable = true, fallbackValue = "true",
+            description = "Overlap the host's scheduling and output work with the GPU's next step when the model "
+                    + "launches asynchronously and samples on the device (--no-async-scheduling: one step at a time). "
+                    + "Default: on, unless -Djlight.asyncScheduling=false.")
+    Boolean asyncScheduling;
+
     @Option(names = "--gpu-memory-utilization", defaultValue = "0.9",
             description = "Fraction of the GPU's memory JLight may use (cuda). Default: ${DEFAULT-VALUE}")
     double gpuMemoryUtilization;
@@ -79,7 +86,8 @@ public final class ModelOptions {
         return new ServerRuntime.Options(model, ModelFolder.LoadFormat.parse(loadFormat),
                 ServerRuntime.Device.parse(device), threads, maxModelLen, maxNumSeqs, maxNumBatchedTokens, blockSize,
                 enablePrefixCaching, gpuMemoryUtilization, kv, dtype, quantization, tensorParallelSize, chatTemplate,
-                generationConfig, seed);
+                generationConfig, seed,
+                asyncScheduling != null ? asyncScheduling : EngineOptions.defaultAsyncScheduling());
     }
 
     /** Loads the model with a progress bar on stderr (shown for large weights). */

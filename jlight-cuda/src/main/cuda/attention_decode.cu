@@ -23,7 +23,7 @@
 // 4 * G * (D + 2) floats. prefetchRows: K/V rows per block pulled into L2 before the PDL wait
 // (prefetch_split_kv in attention_merge.cuh; 0: none).
 #include "common.cuh"
-#include "attention_merge.cuh"  // store_split_result
+#include "attention_merge.cuh"  // store_split_result, merge_splits_if_last
 
 __device__ __forceinline__ void bf16x8_to_f32(const uint4& v, float* f) {
     const bf162* p = reinterpret_cast<const bf162*>(&v);
@@ -61,7 +61,6 @@ __device__ void decode_attention(bf16* out, float* part, int* counters, const bf
     using S = DecodeShape<D, G>;
     constexpr int CH = S::CHUNKS, TPR = S::TPR, RPW = S::RPW, U = S::U, STEP = S::STEP;
     extern __shared__ float decode_smem[];
-    JLIGHT_BLOCK_SHARED int decode_last;
     const int kvh = blockIdx.x % numKvHeads;
     const int split = blockIdx.x / numKvHeads;
     const int t = blockIdx.y;
@@ -204,34 +203,7 @@ __device__ void decode_attention(bf16* out, float* part, int* counters, const bf
     __syncthreads();
     store_split_result<G>(out, part, decode_smem, nwarps, D, kvh, t, split, nsplit, numKvHeads, maxSplits, numTokens,
                           ldo);
-    if (nsplit == 1) return;
-    // the last split block of this (token, KV head) to finish merges all splits' partials
-    __threadfence();
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        int* counter = counters + (long long) t * numKvHeads + kvh;
-        int last = atomicAdd(counter, 1) == nsplit - 1;
-        if (last) *counter = 0;  // every split has counted: ready for the next launch
-        decode_last = last;
-    }
-    __syncthreads();
-    if (!decode_last) return;
-    __threadfence();
-    const int numHeads = numKvHeads * G;
-    const long long th = (long long) numTokens * numHeads * maxSplits;
-    for (int idx = threadIdx.x; idx < G * D; idx += blockDim.x) {
-        int g = idx / D, d = idx % D;
-        long long pi = ((long long) t * numHeads + kvh * G + g) * maxSplits;
-        float M = -INFINITY;
-        for (int i = 0; i < nsplit; i++) M = fmaxf(M, __ldcg(part + pi + i));
-        float L = 0.f, a = 0.f;
-        for (int i = 0; i < nsplit; i++) {
-            float f = exp2f(__ldcg(part + pi + i) - M);
-            L += __ldcg(part + th + pi + i) * f;
-            a += __ldcg(part + 2 * th + (pi + i) * D + d) * f;
-        }
-        store(out + t * ldo + (long long) (kvh * G + g) * D + d, a / L);
-    }
+    merge_splits_if_last<G>(out, part, counters, D, kvh, t, nsplit, numKvHeads, maxSplits, numTokens, ldo);
 }
 
 #define DECODE_ATTENTION(D, G, MIN_BLOCKS)                                                                     \

@@ -1,8 +1,8 @@
 // Pieces the paged attention kernels share (attention.cu, attention_split.cu,
-// attention_decode.cu): each token's causal context length, the grouped query load, the warps'
-// online-softmax state in shared memory, and the merge of that state into an output or a
-// split's partials.
-// One copy, so the three kernels keep one merge order (and one rounding) by construction.
+// attention_decode.cu, attention_decode_tc.cu): each token's causal context length, the grouped
+// query load, the warps' online-softmax state in shared memory, the merge of that state into an
+// output or a split's partials, and the decode kernels' in-kernel merge of the splits.
+// One copy, so the kernels keep one merge order (and one rounding) by construction.
 //
 // Shared-memory layout of the warps' state, for G query heads of one KV head:
 //   sm [nwarps][G] maxima, then sl [nwarps][G] sums, then sacc [nwarps][G][headDim] accumulators
@@ -129,5 +129,43 @@ __device__ void store_split_result(bf16* out, float* part, const float* smem, in
                 part[th + pi] = L;
             }
         }
+    }
+}
+
+// Split-KV decode kernels (attention_decode.cu, attention_decode_tc.cu), after
+// store_split_result: the last split block of token t's KV head kvh to finish merges every
+// split's partials into the output; the others return. counters [T, numKvHeads] are zero before
+// the launch and zero again after it (the last block resets its own). Nothing to do when the
+// context was one split. Every thread of the block calls it (it has barriers).
+template <int G>
+__device__ void merge_splits_if_last(bf16* out, const float* part, int* counters, int headDim, int kvh, int t,
+                                     int nsplit, int numKvHeads, int maxSplits, int numTokens, long long ldo) {
+    JLIGHT_BLOCK_SHARED int split_last;
+    if (nsplit == 1) return;
+    __threadfence();  // this block's partials, before its count
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int* counter = counters + (long long) t * numKvHeads + kvh;
+        int last = atomicAdd(counter, 1) == nsplit - 1;
+        if (last) *counter = 0;  // every split has counted: ready for the next launch
+        split_last = last;
+    }
+    __syncthreads();
+    if (!split_last) return;
+    __threadfence();
+    const int numHeads = numKvHeads * G;
+    const long long th = (long long) numTokens * numHeads * maxSplits;
+    for (int idx = threadIdx.x; idx < G * headDim; idx += blockDim.x) {
+        int g = idx / headDim, d = idx % headDim;
+        long long pi = ((long long) t * numHeads + kvh * G + g) * maxSplits;
+        float M = -INFINITY;
+        for (int i = 0; i < nsplit; i++) M = fmaxf(M, __ldcg(part + pi + i));
+        float L = 0.f, a = 0.f;
+        for (int i = 0; i < nsplit; i++) {
+            float f = exp2f(__ldcg(part + pi + i) - M);
+            L += __ldcg(part + th + pi + i) * f;
+            a += __ldcg(part + 2 * th + (pi + i) * headDim + d) * f;
+        }
+        store(out + t * ldo + (long long) (kvh * G + g) * headDim + d, a / L);
     }
 }

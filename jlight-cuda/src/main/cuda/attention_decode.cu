@@ -23,7 +23,7 @@
 // 4 * G * (D + 2) floats. prefetchRows: K/V rows per block pulled into L2 before the PDL wait
 // (prefetch_split_kv in attention_merge.cuh; 0: none).
 #include "common.cuh"
-#include "attention_merge.cuh"  // store_split_result, merge_splits_if_last
+#include "attention_merge.cuh"  // split_block, finish_decode_block
 
 __device__ __forceinline__ void bf16x8_to_f32(const uint4& v, float* f) {
     const bf162* p = reinterpret_cast<const bf162*>(&v);
@@ -54,25 +54,16 @@ __device__ __forceinline__ void merge_weights(float m, float mo, float& f1, floa
 }
 
 template <int D, int G>
-__device__ void decode_attention(bf16* out, float* part, int* counters, const bf16* q, const bf16* kPool,
-                                 const bf16* vPool, const int* queryStart, const int* seqLens, const int* blockTables,
-                                 const int* tokenSeq, int numKvHeads, int blockSize, int maxBlocks, float scale,
-                                 long long ldo, long long ldq, int splitSize, int maxSplits, int numTokens) {
+__device__ void decode_attention(DECODE_KERNEL_PARAMS) {
     using S = DecodeShape<D, G>;
     constexpr int CH = S::CHUNKS, TPR = S::TPR, RPW = S::RPW, U = S::U, STEP = S::STEP;
     extern __shared__ float decode_smem[];
-    const int kvh = blockIdx.x % numKvHeads;
-    const int split = blockIdx.x / numKvHeads;
-    const int t = blockIdx.y;
+    const SplitBlock sb = split_block(numKvHeads, splitSize, tokenSeq, queryStart, seqLens);
+    if (sb.split >= sb.nsplit) return;  // the whole block: before any barrier
+    const int kvh = sb.kvh, split = sb.split, t = sb.t, s = sb.s, nsplit = sb.nsplit, start = sb.start, end = sb.end;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     const int rg = lane / TPR, c = lane % TPR;  // row group of the warp, 16-byte chunk of the row
     const bool active = c < CH;
-    const int s = tokenSeq[t];
-    const int ctx = token_context(t, s, queryStart, seqLens);
-    const int nsplit = (ctx + splitSize - 1) / splitSize;
-    if (split >= nsplit) return;  // the whole block: before any barrier
-    const int start = split * splitSize;
-    const int end = min(ctx, start + splitSize);
     const long long kvDim = (long long) numKvHeads * D;
     const long long colOff = (long long) kvh * D + c * 8;
     const int* table = blockTables + (long long) s * maxBlocks;
@@ -200,24 +191,17 @@ __device__ void decode_attention(bf16* out, float* part, int* counters, const bf
             }
         }
     }
-    __syncthreads();
-    store_split_result<G>(out, part, decode_smem, nwarps, D, kvh, t, split, nsplit, numKvHeads, maxSplits, numTokens,
-                          ldo);
-    merge_splits_if_last<G>(out, part, counters, D, kvh, t, nsplit, numKvHeads, maxSplits, numTokens, ldo);
+    finish_decode_block<G>(out, part, counters, decode_smem, nwarps, D, kvh, t, split, nsplit, numKvHeads, maxSplits,
+                           numTokens, ldo);
 }
 
 #define DECODE_ATTENTION(D, G, MIN_BLOCKS)                                                                     \
-    extern "C" __global__ void __launch_bounds__(128, MIN_BLOCKS) paged_attention_decode_d##D##_g##G##_bf16(   \
-        bf16* out, float* part, int* counters, const bf16* q, const bf16* kPool, const bf16* vPool,            \
-        const int* queryStart, const int* seqLens, const int* blockTables, const int* tokenSeq, int numKvHeads, \
-        int blockSize, int maxBlocks, float scale, long long ldo, long long ldq, int splitSize, int maxSplits,  \
-        int numTokens, int prefetchRows) {                                                                     \
+    extern "C" __global__ void __launch_bounds__(128, MIN_BLOCKS)                                              \
+        paged_attention_decode_d##D##_g##G##_bf16(DECODE_KERNEL_PARAMS, int prefetchRows) {                    \
         prefetch_split_kv(kPool, vPool, queryStart, seqLens, blockTables, tokenSeq, numKvHeads, blockSize,      \
                           maxBlocks, splitSize, D, prefetchRows);                                               \
         pdl_entry();                                                                                           \
-        decode_attention<D, G>(out, part, counters, q, kPool, vPool, queryStart, seqLens, blockTables, tokenSeq, \
-                               numKvHeads, blockSize, maxBlocks, scale, ldo, ldq, splitSize, maxSplits,         \
-                               numTokens);                                                                     \
+        decode_attention<D, G>(DECODE_KERNEL_ARGS);                                                            \
     }
 // at least 3 blocks (12 warps) per SM where the registers allow it
 #define DECODE_ATTENTION_D(D)                                                                                  \

@@ -33,7 +33,7 @@
 // (numKvHeads * maxSplits, T), block 128, dynamic smem 4 * G * (D + 2) floats, prefetchRows (the
 // L2 prefetch before the PDL wait), as attention_decode.cu's.
 #include "common.cuh"
-#include "attention_merge.cuh"  // token_context, store_split_result, merge_splits_if_last
+#include "attention_merge.cuh"  // split_block, finish_decode_block
 #include "mma.cuh"
 
 template <int D, int G>
@@ -59,27 +59,17 @@ __device__ __forceinline__ unsigned pack_bf16x2(float lo, float hi) {
 }
 
 template <int D, int G>
-__device__ void decode_attention_tc(bf16* out, float* part, int* counters, const bf16* q, const bf16* kPool,
-                                    const bf16* vPool, const int* queryStart, const int* seqLens,
-                                    const int* blockTables, const int* tokenSeq, int numKvHeads, int blockSize,
-                                    int maxBlocks, float scale, long long ldo, long long ldq, int splitSize,
-                                    int maxSplits, int numTokens) {
+__device__ void decode_attention_tc(DECODE_KERNEL_PARAMS) {
     using S = TcDecodeShape<D, G>;
     constexpr int TILE = S::TILE, KC = S::KC, VC = S::VC, NT = S::NT;
     constexpr bool HI = S::HI;
     constexpr unsigned FULL = 0xffffffffu;
     extern __shared__ float decode_smem[];
-    const int kvh = blockIdx.x % numKvHeads;
-    const int split = blockIdx.x / numKvHeads;
-    const int t = blockIdx.y;
+    const SplitBlock sb = split_block(numKvHeads, splitSize, tokenSeq, queryStart, seqLens);
+    if (sb.split >= sb.nsplit) return;  // the whole block: before any barrier
+    const int kvh = sb.kvh, split = sb.split, t = sb.t, s = sb.s, nsplit = sb.nsplit, start = sb.start, end = sb.end;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     const int g = lane >> 2, qd = lane & 3;
-    const int s = tokenSeq[t];
-    const int ctx = token_context(t, s, queryStart, seqLens);
-    const int nsplit = (ctx + splitSize - 1) / splitSize;
-    if (split >= nsplit) return;  // the whole block: before any barrier
-    const int start = split * splitSize;
-    const int end = min(ctx, start + splitSize);
     const long long kvDim = (long long) numKvHeads * D;
     const bf16* kHead = kPool + (long long) kvh * D + 8 * qd;  // this lane's K chunk within a row
     const bf16* vHead = vPool + (long long) kvh * D + 8 * g;   // this lane's V chunk within a row
@@ -244,28 +234,20 @@ __device__ void decode_attention_tc(bf16* out, float* part, int* counters, const
             }
         }
     }
-    __syncthreads();
-    store_split_result<G>(out, part, decode_smem, nwarps, D, kvh, t, split, nsplit, numKvHeads, maxSplits, numTokens,
-                          ldo);
-    merge_splits_if_last<G>(out, part, counters, D, kvh, t, nsplit, numKvHeads, maxSplits, numTokens, ldo);
+    finish_decode_block<G>(out, part, counters, decode_smem, nwarps, D, kvh, t, split, nsplit, numKvHeads, maxSplits,
+                           numTokens, ldo);
 }
 
 // D = 128: 2 blocks (8 warps) per SM: a lane holds up to 1.5 tiles of K/V (48 registers) and the
 // 16 x D accumulator (64 more); ptxas -v: ~250 registers, no spills; 8 warps each with a tile (8
 // KiB of K/V) in flight still cover the HBM latency. D = 64: ~150 registers, 3 blocks.
-#define DECODE_ATTENTION_TC(D, G, MIN_BLOCKS)                                                                     \
-    extern "C" __global__ void __launch_bounds__(128, MIN_BLOCKS)                                                 \
-        paged_attention_decode_tc_d##D##_g##G##_bf16(                                                             \
-        bf16* out, float* part, int* counters, const bf16* q, const bf16* kPool, const bf16* vPool,               \
-        const int* queryStart, const int* seqLens, const int* blockTables, const int* tokenSeq, int numKvHeads,    \
-        int blockSize, int maxBlocks, float scale, long long ldo, long long ldq, int splitSize, int maxSplits,     \
-        int numTokens, int prefetchRows) {                                                                        \
-        prefetch_split_kv(kPool, vPool, queryStart, seqLens, blockTables, tokenSeq, numKvHeads, blockSize,         \
-                          maxBlocks, splitSize, D, prefetchRows);                                                  \
-        pdl_entry();                                                                                              \
-        decode_attention_tc<D, G>(out, part, counters, q, kPool, vPool, queryStart, seqLens, blockTables, tokenSeq, \
-                                  numKvHeads, blockSize, maxBlocks, scale, ldo, ldq, splitSize, maxSplits,         \
-                                  numTokens);                                                                     \
+#define DECODE_ATTENTION_TC(D, G, MIN_BLOCKS)                                                                  \
+    extern "C" __global__ void __launch_bounds__(128, MIN_BLOCKS)                                              \
+        paged_attention_decode_tc_d##D##_g##G##_bf16(DECODE_KERNEL_PARAMS, int prefetchRows) {                 \
+        prefetch_split_kv(kPool, vPool, queryStart, seqLens, blockTables, tokenSeq, numKvHeads, blockSize,      \
+                          maxBlocks, splitSize, D, prefetchRows);                                               \
+        pdl_entry();                                                                                           \
+        decode_attention_tc<D, G>(DECODE_KERNEL_ARGS);                                                         \
     }
 #define DECODE_ATTENTION_TC_D(D, B)                                                                               \
     DECODE_ATTENTION_TC(D, 1, B) DECODE_ATTENTION_TC(D, 2, B) DECODE_ATTENTION_TC(D, 3, B)                        \

@@ -20,6 +20,40 @@ __device__ __forceinline__ int token_context(int t, int s, const int* queryStart
     return seqLens[s] - qlen + (t - queryStart[s]) + 1;
 }
 
+// Block (blockIdx.x = split * numKvHeads + kvh, blockIdx.y = t) of a split-KV kernel: token t of
+// sequence s attends to positions [start, end) of its context, split `split` of nsplit. A block
+// with split >= nsplit (the grid is sized for a context bound) has nothing to do and must return
+// before any barrier.
+struct SplitBlock {
+    int kvh, split, t, s, nsplit, start, end;
+};
+
+__device__ __forceinline__ SplitBlock split_block(int numKvHeads, int splitSize, const int* tokenSeq,
+                                                  const int* queryStart, const int* seqLens) {
+    SplitBlock b;
+    b.kvh = blockIdx.x % numKvHeads;
+    b.split = blockIdx.x / numKvHeads;
+    b.t = blockIdx.y;
+    b.s = tokenSeq[b.t];
+    const int ctx = token_context(b.t, b.s, queryStart, seqLens);
+    b.nsplit = (ctx + splitSize - 1) / splitSize;
+    b.start = b.split * splitSize;
+    b.end = min(ctx, b.start + splitSize);
+    return b;
+}
+
+// The decode kernels' (attention_decode.cu, attention_decode_tc.cu) parameters and the call that
+// passes them on to their device functions: one argument list (the kernels add prefetchRows, for
+// prefetch_split_kv), so the host launches either kernel the same way.
+#define DECODE_KERNEL_PARAMS                                                                                  \
+    bf16* out, float* part, int* counters, const bf16* q, const bf16* kPool, const bf16* vPool,              \
+        const int* queryStart, const int* seqLens, const int* blockTables, const int* tokenSeq, int numKvHeads, \
+        int blockSize, int maxBlocks, float scale, long long ldo, long long ldq, int splitSize, int maxSplits,  \
+        int numTokens
+#define DECODE_KERNEL_ARGS                                                                                    \
+    out, part, counters, q, kPool, vPool, queryStart, seqLens, blockTables, tokenSeq, numKvHeads, blockSize,  \
+        maxBlocks, scale, ldo, ldq, splitSize, maxSplits, numTokens
+
 // Before pdl_entry(): pulls the first `rows` K and V rows of this block's split (KV head kvh, D
 // dims each) into L2, so that under programmatic launch the loads of a decode step's attention
 // start while the kernel before it (rope + K/V write) still runs. It reads only the step's
@@ -31,19 +65,14 @@ __device__ __forceinline__ void prefetch_split_kv(const bf16* kPool, const bf16*
                                                   const int* seqLens, const int* blockTables, const int* tokenSeq,
                                                   int numKvHeads, int blockSize, int maxBlocks, int splitSize,
                                                   int headDim, int rows) {
-    const int kvh = blockIdx.x % numKvHeads;
-    const int split = blockIdx.x / numKvHeads;
-    const int t = blockIdx.y;
-    const int s = tokenSeq[t];
-    const int ctx = token_context(t, s, queryStart, seqLens);
-    const int start = split * splitSize;
-    const int end = min(min(ctx, start + splitSize), start + rows);
-    const int* table = blockTables + (long long) s * maxBlocks;
+    const SplitBlock b = split_block(numKvHeads, splitSize, tokenSeq, queryStart, seqLens);
+    const int end = min(b.end, b.start + rows);  // empty for a block past its token's splits
+    const int* table = blockTables + (long long) b.s * maxBlocks;
     const long long kvDim = (long long) numKvHeads * headDim;
-    for (int i = threadIdx.x; i < 2 * (end - start); i += blockDim.x) {
-        const int p = start + (i >> 1);
+    for (int i = threadIdx.x; i < 2 * (end - b.start); i += blockDim.x) {
+        const int p = b.start + (i >> 1);
         const long long row = (long long) table[p / blockSize] * blockSize + p % blockSize;
-        l2_prefetch(((i & 1) ? vPool : kPool) + row * kvDim + (long long) kvh * headDim, 2 * headDim);
+        l2_prefetch(((i & 1) ? vPool : kPool) + row * kvDim + (long long) b.kvh * headDim, 2 * headDim);
     }
 }
 
@@ -168,4 +197,17 @@ __device__ void merge_splits_if_last(bf16* out, const float* part, int* counters
         }
         store(out + t * ldo + (long long) (kvh * G + g) * headDim + d, a / L);
     }
+}
+
+// The end of a split-KV decode block (attention_decode.cu, attention_decode_tc.cu) once each warp
+// has written its state into smem (the layout above; the barrier is here): the output or this
+// split's partials, then the last split's merge.
+template <int G>
+__device__ void finish_decode_block(bf16* out, float* part, int* counters, const float* smem, int nwarps,
+                                    int headDim, int kvh, int t, int split, int nsplit, int numKvHeads,
+                                    int maxSplits, int numTokens, long long ldo) {
+    __syncthreads();
+    store_split_result<G>(out, part, smem, nwarps, headDim, kvh, t, split, nsplit, numKvHeads, maxSplits, numTokens,
+                          ldo);
+    merge_splits_if_last<G>(out, part, counters, headDim, kvh, t, nsplit, numKvHeads, maxSplits, numTokens, ldo);
 }

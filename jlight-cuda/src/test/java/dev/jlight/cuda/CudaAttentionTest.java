@@ -68,13 +68,18 @@ class CudaAttentionTest {
         // DECODE to the CUDA-core one outside head dims 64/128, DECODE to SPLIT or SIMPLE past GQA 8/16)
         CudaBackend.DecodeAttention tc = CudaBackend.DecodeAttention.TC, simt = CudaBackend.DecodeAttention.SIMT;
         List<Object[]> kernels = List.of(new Object[] {CudaBackend.AttentionKernel.FLASH, tc},
-                new Object[] {CudaBackend.AttentionKernel.DECODE, tc}, new Object[] {CudaBackend.AttentionKernel.DECODE, simt},
-                new Object[] {CudaBackend.AttentionKernel.SPLIT, tc}, new Object[] {CudaBackend.AttentionKernel.GROUPED, tc},
+                new Object[] {CudaBackend.AttentionKernel.DECODE, tc},
+                new Object[] {CudaBackend.AttentionKernel.DECODE, simt},
+                new Object[] {CudaBackend.AttentionKernel.SPLIT, tc},
+                new Object[] {CudaBackend.AttentionKernel.GROUPED, tc},
                 new Object[] {CudaBackend.AttentionKernel.SIMPLE, tc});
-        return base.flatMap(a -> kernels.stream().map(k -> {
+        // (DECODE on CUDA cores separately only where the tensor-core kernel exists: elsewhere the
+        // TC setting already runs it)
+        return base.flatMap(a -> {
             Object[] v = a.get();
-            return Arguments.of(v[0], v[1], v[2], v[3], k[0], k[1]);
-        }));
+            return kernels.stream().filter(k -> k[1] == tc || tcHeadDim((int) v[2]))
+                    .map(k -> Arguments.of(v[0], v[1], v[2], v[3], k[0], k[1]));
+        });
     }
 
     @ParameterizedTest(name = "attention(heads={0}/{1},D={2},seqs={3},kernel={4},decode={5})")
@@ -160,10 +165,15 @@ class CudaAttentionTest {
      * The setting's decode kernel ran: the tensor-core one for TC at head dims 64/128 and GQA up to
      * 16 (q rows are 16-byte aligned in these tests), else the CUDA-core one up to GQA 8.
      */
+    /** Head dims with a tensor-core decode kernel (CudaBackend's TC_DECODE_HEAD_DIMS). */
+    static boolean tcHeadDim(int hd) {
+        return hd == 64 || hd == 128;
+    }
+
     static void assertDecodeKernel(CudaBackend backend, String name, CudaBackend.DecodeAttention decode, int hd,
                                    int group) {
         String launched = backend.kernels().lastLaunched();
-        boolean tc = decode == CudaBackend.DecodeAttention.TC && (hd == 64 || hd == 128) && group <= 16;
+        boolean tc = decode == CudaBackend.DecodeAttention.TC && tcHeadDim(hd) && group <= 16;
         String want = tc ? "paged_attention_decode_tc_d" + hd + "_g" + group + "_bf16"
                 : group <= 8 ? "paged_attention_decode_d" + hd + "_g" + group + "_bf16" : null;
         if (want != null) {

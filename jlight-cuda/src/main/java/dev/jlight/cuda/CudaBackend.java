@@ -85,8 +85,8 @@ public final class CudaBackend implements Backend {
     /**
      * Which kernel runs the DECODE attention: {@code TC} (attention_decode_tc.cu: QK and PV on
      * tensor cores; head dims 64 and 128, GQA groups 1..16) where it applies, else (and always for
-     * {@code SIMT}) the CUDA-core kernel of attention_decode.cu. Same grid, split plan and merge,
-     * so either one may replay in the same captured graph shape. -Djlight.cuda.decodeAttention=tc|simt.
+     * {@code SIMT}) the CUDA-core kernel of attention_decode.cu. Same arguments, grid, split plan
+     * and merge order. -Djlight.cuda.decodeAttention=tc|simt.
      */
     public enum DecodeAttention { TC, SIMT }
 
@@ -1381,7 +1381,8 @@ public final class CudaBackend implements Backend {
 
     /**
      * Tests and benchmarks: the DECODE attention on tensor cores (where it applies) or on CUDA
-     * cores; the default is -Djlight.cuda.decodeAttention (tc).
+     * cores; the default is -Djlight.cuda.decodeAttention (tc). Graphs captured before keep the
+     * kernel they captured (the bench A/Bs with a new CudaGraphRunner per setting).
      */
     public void setDecodeAttention(DecodeAttention kind) {
         this.decodeAttention = kind;

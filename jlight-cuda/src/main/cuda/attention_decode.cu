@@ -23,7 +23,7 @@
 // 4 * G * (D + 2) floats. prefetchRows: K/V rows per block pulled into L2 before the PDL wait
 // (prefetch_split_kv in attention_merge.cuh; 0: none).
 #include "common.cuh"
-#include "attention_merge.cuh"  // store_split_result
+#include "attention_merge.cuh"  // split_block, finish_decode_block
 
 __device__ __forceinline__ void bf16x8_to_f32(const uint4& v, float* f) {
     const bf162* p = reinterpret_cast<const bf162*>(&v);
@@ -54,26 +54,16 @@ __device__ __forceinline__ void merge_weights(float m, float mo, float& f1, floa
 }
 
 template <int D, int G>
-__device__ void decode_attention(bf16* out, float* part, int* counters, const bf16* q, const bf16* kPool,
-                                 const bf16* vPool, const int* queryStart, const int* seqLens, const int* blockTables,
-                                 const int* tokenSeq, int numKvHeads, int blockSize, int maxBlocks, float scale,
-                                 long long ldo, long long ldq, int splitSize, int maxSplits, int numTokens) {
+__device__ void decode_attention(DECODE_KERNEL_PARAMS) {
     using S = DecodeShape<D, G>;
     constexpr int CH = S::CHUNKS, TPR = S::TPR, RPW = S::RPW, U = S::U, STEP = S::STEP;
     extern __shared__ float decode_smem[];
-    JLIGHT_BLOCK_SHARED int decode_last;
-    const int kvh = blockIdx.x % numKvHeads;
-    const int split = blockIdx.x / numKvHeads;
-    const int t = blockIdx.y;
+    const SplitBlock sb = split_block(numKvHeads, splitSize, tokenSeq, queryStart, seqLens);
+    if (sb.split >= sb.nsplit) return;  // the whole block: before any barrier
+    const int kvh = sb.kvh, split = sb.split, t = sb.t, s = sb.s, nsplit = sb.nsplit, start = sb.start, end = sb.end;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     const int rg = lane / TPR, c = lane % TPR;  // row group of the warp, 16-byte chunk of the row
     const bool active = c < CH;
-    const int s = tokenSeq[t];
-    const int ctx = token_context(t, s, queryStart, seqLens);
-    const int nsplit = (ctx + splitSize - 1) / splitSize;
-    if (split >= nsplit) return;  // the whole block: before any barrier
-    const int start = split * splitSize;
-    const int end = min(ctx, start + splitSize);
     const long long kvDim = (long long) numKvHeads * D;
     const long long colOff = (long long) kvh * D + c * 8;
     const int* table = blockTables + (long long) s * maxBlocks;
@@ -201,51 +191,17 @@ __device__ void decode_attention(bf16* out, float* part, int* counters, const bf
             }
         }
     }
-    __syncthreads();
-    store_split_result<G>(out, part, decode_smem, nwarps, D, kvh, t, split, nsplit, numKvHeads, maxSplits, numTokens,
-                          ldo);
-    if (nsplit == 1) return;
-    // the last split block of this (token, KV head) to finish merges all splits' partials
-    __threadfence();
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        int* counter = counters + (long long) t * numKvHeads + kvh;
-        int last = atomicAdd(counter, 1) == nsplit - 1;
-        if (last) *counter = 0;  // every split has counted: ready for the next launch
-        decode_last = last;
-    }
-    __syncthreads();
-    if (!decode_last) return;
-    __threadfence();
-    const int numHeads = numKvHeads * G;
-    const long long th = (long long) numTokens * numHeads * maxSplits;
-    for (int idx = threadIdx.x; idx < G * D; idx += blockDim.x) {
-        int g = idx / D, d = idx % D;
-        long long pi = ((long long) t * numHeads + kvh * G + g) * maxSplits;
-        float M = -INFINITY;
-        for (int i = 0; i < nsplit; i++) M = fmaxf(M, __ldcg(part + pi + i));
-        float L = 0.f, a = 0.f;
-        for (int i = 0; i < nsplit; i++) {
-            float f = exp2f(__ldcg(part + pi + i) - M);
-            L += __ldcg(part + th + pi + i) * f;
-            a += __ldcg(part + 2 * th + (pi + i) * D + d) * f;
-        }
-        store(out + t * ldo + (long long) (kvh * G + g) * D + d, a / L);
-    }
+    finish_decode_block<G>(out, part, counters, decode_smem, nwarps, D, kvh, t, split, nsplit, numKvHeads, maxSplits,
+                           numTokens, ldo);
 }
 
 #define DECODE_ATTENTION(D, G, MIN_BLOCKS)                                                                     \
-    extern "C" __global__ void __launch_bounds__(128, MIN_BLOCKS) paged_attention_decode_d##D##_g##G##_bf16(   \
-        bf16* out, float* part, int* counters, const bf16* q, const bf16* kPool, const bf16* vPool,            \
-        const int* queryStart, const int* seqLens, const int* blockTables, const int* tokenSeq, int numKvHeads, \
-        int blockSize, int maxBlocks, float scale, long long ldo, long long ldq, int splitSize, int maxSplits,  \
-        int numTokens, int prefetchRows) {                                                                     \
+    extern "C" __global__ void __launch_bounds__(128, MIN_BLOCKS)                                              \
+        paged_attention_decode_d##D##_g##G##_bf16(DECODE_KERNEL_PARAMS, int prefetchRows) {                    \
         prefetch_split_kv(kPool, vPool, queryStart, seqLens, blockTables, tokenSeq, numKvHeads, blockSize,      \
                           maxBlocks, splitSize, D, prefetchRows);                                               \
         pdl_entry();                                                                                           \
-        decode_attention<D, G>(out, part, counters, q, kPool, vPool, queryStart, seqLens, blockTables, tokenSeq, \
-                               numKvHeads, blockSize, maxBlocks, scale, ldo, ldq, splitSize, maxSplits,         \
-                               numTokens);                                                                     \
+        decode_attention<D, G>(DECODE_KERNEL_ARGS);                                                            \
     }
 // at least 3 blocks (12 warps) per SM where the registers allow it
 #define DECODE_ATTENTION_D(D)                                                                                  \

@@ -1,8 +1,8 @@
 // Pieces the paged attention kernels share (attention.cu, attention_split.cu,
-// attention_decode.cu): each token's causal context length, the grouped query load, the warps'
-// online-softmax state in shared memory, and the merge of that state into an output or a
-// split's partials.
-// One copy, so the three kernels keep one merge order (and one rounding) by construction.
+// attention_decode.cu, attention_decode_tc.cu): each token's causal context length, the grouped
+// query load, the warps' online-softmax state in shared memory, the merge of that state into an
+// output or a split's partials, and the decode kernels' in-kernel merge of the splits.
+// One copy, so the kernels keep one merge order (and one rounding) by construction.
 //
 // Shared-memory layout of the warps' state, for G query heads of one KV head:
 //   sm [nwarps][G] maxima, then sl [nwarps][G] sums, then sacc [nwarps][G][headDim] accumulators
@@ -20,6 +20,40 @@ __device__ __forceinline__ int token_context(int t, int s, const int* queryStart
     return seqLens[s] - qlen + (t - queryStart[s]) + 1;
 }
 
+// Block (blockIdx.x = split * numKvHeads + kvh, blockIdx.y = t) of a split-KV kernel: token t of
+// sequence s attends to positions [start, end) of its context, split `split` of nsplit. A block
+// with split >= nsplit (the grid is sized for a context bound) has nothing to do and must return
+// before any barrier.
+struct SplitBlock {
+    int kvh, split, t, s, nsplit, start, end;
+};
+
+__device__ __forceinline__ SplitBlock split_block(int numKvHeads, int splitSize, const int* tokenSeq,
+                                                  const int* queryStart, const int* seqLens) {
+    SplitBlock b;
+    b.kvh = blockIdx.x % numKvHeads;
+    b.split = blockIdx.x / numKvHeads;
+    b.t = blockIdx.y;
+    b.s = tokenSeq[b.t];
+    const int ctx = token_context(b.t, b.s, queryStart, seqLens);
+    b.nsplit = (ctx + splitSize - 1) / splitSize;
+    b.start = b.split * splitSize;
+    b.end = min(ctx, b.start + splitSize);
+    return b;
+}
+
+// The decode kernels' (attention_decode.cu, attention_decode_tc.cu) parameters and the call that
+// passes them on to their device functions: one argument list (the kernels add prefetchRows, for
+// prefetch_split_kv), so the host launches either kernel the same way.
+#define DECODE_KERNEL_PARAMS                                                                                  \
+    bf16* out, float* part, int* counters, const bf16* q, const bf16* kPool, const bf16* vPool,              \
+        const int* queryStart, const int* seqLens, const int* blockTables, const int* tokenSeq, int numKvHeads, \
+        int blockSize, int maxBlocks, float scale, long long ldo, long long ldq, int splitSize, int maxSplits,  \
+        int numTokens
+#define DECODE_KERNEL_ARGS                                                                                    \
+    out, part, counters, q, kPool, vPool, queryStart, seqLens, blockTables, tokenSeq, numKvHeads, blockSize,  \
+        maxBlocks, scale, ldo, ldq, splitSize, maxSplits, numTokens
+
 // Before pdl_entry(): pulls the first `rows` K and V rows of this block's split (KV head kvh, D
 // dims each) into L2, so that under programmatic launch the loads of a decode step's attention
 // start while the kernel before it (rope + K/V write) still runs. It reads only the step's
@@ -31,19 +65,14 @@ __device__ __forceinline__ void prefetch_split_kv(const bf16* kPool, const bf16*
                                                   const int* seqLens, const int* blockTables, const int* tokenSeq,
                                                   int numKvHeads, int blockSize, int maxBlocks, int splitSize,
                                                   int headDim, int rows) {
-    const int kvh = blockIdx.x % numKvHeads;
-    const int split = blockIdx.x / numKvHeads;
-    const int t = blockIdx.y;
-    const int s = tokenSeq[t];
-    const int ctx = token_context(t, s, queryStart, seqLens);
-    const int start = split * splitSize;
-    const int end = min(min(ctx, start + splitSize), start + rows);
-    const int* table = blockTables + (long long) s * maxBlocks;
+    const SplitBlock b = split_block(numKvHeads, splitSize, tokenSeq, queryStart, seqLens);
+    const int end = min(b.end, b.start + rows);  // empty for a block past its token's splits
+    const int* table = blockTables + (long long) b.s * maxBlocks;
     const long long kvDim = (long long) numKvHeads * headDim;
-    for (int i = threadIdx.x; i < 2 * (end - start); i += blockDim.x) {
-        const int p = start + (i >> 1);
+    for (int i = threadIdx.x; i < 2 * (end - b.start); i += blockDim.x) {
+        const int p = b.start + (i >> 1);
         const long long row = (long long) table[p / blockSize] * blockSize + p % blockSize;
-        l2_prefetch(((i & 1) ? vPool : kPool) + row * kvDim + (long long) kvh * headDim, 2 * headDim);
+        l2_prefetch(((i & 1) ? vPool : kPool) + row * kvDim + (long long) b.kvh * headDim, 2 * headDim);
     }
 }
 
@@ -130,4 +159,55 @@ __device__ void store_split_result(bf16* out, float* part, const float* smem, in
             }
         }
     }
+}
+
+// Split-KV decode kernels (attention_decode.cu, attention_decode_tc.cu), after
+// store_split_result: the last split block of token t's KV head kvh to finish merges every
+// split's partials into the output; the others return. counters [T, numKvHeads] are zero before
+// the launch and zero again after it (the last block resets its own). Nothing to do when the
+// context was one split. Every thread of the block calls it (it has barriers).
+template <int G>
+__device__ void merge_splits_if_last(bf16* out, const float* part, int* counters, int headDim, int kvh, int t,
+                                     int nsplit, int numKvHeads, int maxSplits, int numTokens, long long ldo) {
+    JLIGHT_BLOCK_SHARED int split_last;
+    if (nsplit == 1) return;
+    __threadfence();  // this block's partials, before its count
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int* counter = counters + (long long) t * numKvHeads + kvh;
+        int last = atomicAdd(counter, 1) == nsplit - 1;
+        if (last) *counter = 0;  // every split has counted: ready for the next launch
+        split_last = last;
+    }
+    __syncthreads();
+    if (!split_last) return;
+    __threadfence();
+    const int numHeads = numKvHeads * G;
+    const long long th = (long long) numTokens * numHeads * maxSplits;
+    for (int idx = threadIdx.x; idx < G * headDim; idx += blockDim.x) {
+        int g = idx / headDim, d = idx % headDim;
+        long long pi = ((long long) t * numHeads + kvh * G + g) * maxSplits;
+        float M = -INFINITY;
+        for (int i = 0; i < nsplit; i++) M = fmaxf(M, __ldcg(part + pi + i));
+        float L = 0.f, a = 0.f;
+        for (int i = 0; i < nsplit; i++) {
+            float f = exp2f(__ldcg(part + pi + i) - M);
+            L += __ldcg(part + th + pi + i) * f;
+            a += __ldcg(part + 2 * th + (pi + i) * headDim + d) * f;
+        }
+        store(out + t * ldo + (long long) (kvh * G + g) * headDim + d, a / L);
+    }
+}
+
+// The end of a split-KV decode block (attention_decode.cu, attention_decode_tc.cu) once each warp
+// has written its state into smem (the layout above; the barrier is here): the output or this
+// split's partials, then the last split's merge.
+template <int G>
+__device__ void finish_decode_block(bf16* out, float* part, int* counters, const float* smem, int nwarps,
+                                    int headDim, int kvh, int t, int split, int nsplit, int numKvHeads,
+                                    int maxSplits, int numTokens, long long ldo) {
+    __syncthreads();
+    store_split_result<G>(out, part, smem, nwarps, headDim, kvh, t, split, nsplit, numKvHeads, maxSplits, numTokens,
+                          ldo);
+    merge_splits_if_last<G>(out, part, counters, headDim, kvh, t, nsplit, numKvHeads, maxSplits, numTokens, ldo);
 }

@@ -14,7 +14,7 @@
 // M, then L, then ACC; H = numKvHeads * G query heads, S = maxSplits.
 // Kernels paged_attention_split_g{G}_p{P}_bf16: P dimension pairs per lane (headDim <= 64 P).
 // grid (numKvHeads * maxSplits, T), block 32 * nwarps, dynamic smem nwarps * G * (headDim + 2) floats.
-#include "attention_merge.cuh"  // load_q_group, stash_warp_state, store_split_result
+#include "attention_merge.cuh"  // split_block, load_q_group, stash_warp_state, store_split_result
 
 template <int G, int P, int U>
 __device__ void split_attention(bf16* out, float* part, const bf16* q, const bf16* kPool, const bf16* vPool,
@@ -23,16 +23,10 @@ __device__ void split_attention(bf16* out, float* part, const bf16* q, const bf1
                                 float scale, long long ldo, long long ldq, int splitSize, int maxSplits,
                                 int numTokens) {
     extern __shared__ float split_smem[];
-    const int kvh = blockIdx.x % numKvHeads;
-    const int split = blockIdx.x / numKvHeads;
-    const int t = blockIdx.y;
+    const SplitBlock sb = split_block(numKvHeads, splitSize, tokenSeq, queryStart, seqLens);
+    if (sb.split >= sb.nsplit) return;  // the whole block: before any barrier
+    const int kvh = sb.kvh, split = sb.split, t = sb.t, s = sb.s, nsplit = sb.nsplit, start = sb.start, end = sb.end;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
-    const int s = tokenSeq[t];
-    const int ctx = token_context(t, s, queryStart, seqLens);
-    const int nsplit = (ctx + splitSize - 1) / splitSize;
-    if (split >= nsplit) return;  // the whole block: before any barrier
-    const int start = split * splitSize;
-    const int end = min(ctx, start + splitSize);
     const int kvDim = numKvHeads * headDim;
     const int pairs = headDim / 2;
     const int* table = blockTables + (long long) s * maxBlocks;

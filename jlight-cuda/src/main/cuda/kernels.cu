@@ -7,6 +7,7 @@
 #include "attention.cu"
 #include "attention_split.cu"
 #include "attention_decode.cu"
+#include "attention_decode_tc.cu"
 #include "gemv.cu"
 #include "attention_flash.cu"
 #include "sampling.cu"

@@ -3,7 +3,8 @@
 // per-warp exchange buffer and barrier, shared memory is a global array (one block at a time).
 // Compared against plain reference implementations on random inputs:
 //   paged_attention_split_g{G}_p{P}_bf16 + attention_combine_bf16 (every split count path),
-//   paged_attention_g{G}_bf16 (grouped, unsplit), paged_attention_decode, flash attention,
+//   paged_attention_g{G}_bf16 (grouped, unsplit), paged_attention_decode (CUDA-core and tensor-core
+//   kernels), flash attention,
 //   gemv_{bf16,f32} (T = 1..8), read_floor, the moe_* kernels (router, align, grouped GEMMs, sum).
 // Build and run: src/test/native/run-kernel-emu.sh (g++ with the CUDA headers for bf16).
 #include <barrier>
@@ -47,6 +48,38 @@ static int __shfl_xor_sync(unsigned, int v, int o) {
     b.arrive_and_wait();
     int r = exchange[warp * 32 + (lane ^ o)];
     b.arrive_and_wait();
+    return r;
+}
+
+// lane src's v (an int: the tensor-core decode kernel's pool rows)
+static int __shfl_sync(unsigned, int v, int src) {
+    int t = threadIdx.x, warp = t >> 5;
+    auto& b = *g_warp_barriers[warp];
+    static int exchange[1024];
+    exchange[t] = v;
+    b.arrive_and_wait();
+    int r = exchange[warp * 32 + (src & 31)];
+    b.arrive_and_wait();
+    return r;
+}
+
+static int __any_sync(unsigned, int p) {
+    int t = threadIdx.x, warp = t >> 5;
+    auto& b = *g_warp_barriers[warp];
+    static int exchange[1024];
+    exchange[t] = p != 0;
+    b.arrive_and_wait();
+    int any = 0;
+    for (int i = 0; i < 32; i++) any |= exchange[warp * 32 + i];
+    b.arrive_and_wait();
+    return any;
+}
+
+// PTX prmt (default mode): result byte i = byte s[4i+2:4i] of the 8 bytes {y, x} (x = bytes 0-3)
+static unsigned __byte_perm(unsigned x, unsigned y, unsigned s) {
+    unsigned long long v = ((unsigned long long) y << 32) | x;
+    unsigned r = 0;
+    for (int i = 0; i < 4; i++) r |= (unsigned) ((v >> (8 * ((s >> (4 * i)) & 7))) & 0xff) << (8 * i);
     return r;
 }
 
@@ -147,6 +180,7 @@ using std::max;
 #include "../../main/cuda/common.cuh"
 #include "../../main/cuda/attention_split.cu"
 #include "../../main/cuda/attention_decode.cu"
+#include "../../main/cuda/attention_decode_tc.cu"
 #include "../../main/cuda/gemv.cu"
 #include "../../main/cuda/attention_flash.cu"
 #include "../../main/cuda/elementwise.cu"
@@ -205,12 +239,13 @@ static void check(const char* what, const std::vector<float>& got, const std::ve
 }
 
 // ---- split, decode and flash attention -------------------------------------------------------
-enum AttnKind { SPLIT, FLASH, DECODE, GROUP };
-// seqs: {cached, new} per sequence; one layer; block size bs. DECODE also poisons every K/V row
-// no token may read (NaN) and the unused block-table entries (far out of range).
+enum AttnKind { SPLIT, FLASH, DECODE, GROUP, DECODE_TC };
+// seqs: {cached, new} per sequence; one layer; block size bs. DECODE and DECODE_TC also poison
+// every K/V row no token may read (NaN) and the unused block-table entries (far out of range).
 static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vector<std::pair<int, int>> seqs,
                            int splitSize, int maxSplits, AttnKind kind = SPLIT) {
     bool flash = kind == FLASH;
+    bool decode = kind == DECODE || kind == DECODE_TC;
     int H = kvHeads * G, kvDim = kvHeads * hd, S = (int) seqs.size();
     std::vector<int> qs(S + 1, 0), lens(S), tokenSeq;
     int maxBlocks = 0;
@@ -230,7 +265,7 @@ static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vecto
     std::vector<bf16> kPool((size_t) numBlocks * bs * kvDim), vPool(kPool.size());
     for (auto& x : kPool) x = b(randn());
     for (auto& x : vPool) x = b(randn());
-    if (kind == DECODE) {
+    if (decode) {
         std::vector<bool> used((size_t) numBlocks * bs, false);
         for (int s = 0; s < S; s++) {
             for (int p = 0; p < lens[s]; p++) used[(size_t) tables[s * maxBlocks + p / bs] * bs + p % bs] = true;
@@ -272,12 +307,20 @@ static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vecto
                                      scale, ldo, ldq);
             }
         });
-    } else if (kind == DECODE) {
+    } else if (decode) {
         std::vector<int> counters((size_t) T * kvHeads, 0);
         launch(kvHeads * maxSplits, T, 128, [&] {
             // its L2 prefetch is a no-op here, but its metadata reads and row arithmetic run
             prefetch_split_kv(kPool.data(), vPool.data(), qs.data(), lens.data(), tables.data(), tokenSeq.data(),
                               kvHeads, bs, maxBlocks, splitSize, hd, 64);
+            if (kind == DECODE_TC) {
+#define TC(DD, GG) if (hd == DD && G == GG) decode_attention_tc<DD, GG>(out.data(), part.data(), counters.data(), \
+        q.data(), kPool.data(), vPool.data(), qs.data(), lens.data(), tables.data(), tokenSeq.data(), kvHeads, bs, \
+        maxBlocks, scale, ldo, ldq, splitSize, maxSplits, T);
+                TC(128, 1) TC(128, 2) TC(128, 4) TC(128, 5) TC(128, 8) TC(128, 16) TC(64, 1) TC(64, 4) TC(64, 8)
+                TC(64, 9) TC(64, 16) TC(128, 12)
+                return;
+            }
 #define DEC(DD, GG) if (hd == DD && G == GG) decode_attention<DD, GG>(out.data(), part.data(), counters.data(), \
         q.data(), kPool.data(), vPool.data(), qs.data(), lens.data(), tables.data(), tokenSeq.data(), kvHeads, bs, \
         maxBlocks, scale, ldo, ldq, splitSize, maxSplits, T);
@@ -336,9 +379,9 @@ static void attention_case(int G, int P, int kvHeads, int hd, int bs, std::vecto
         }
     }
     char name[200];
-    if (kind == DECODE) {
-        snprintf(name, sizeof name, "decode attention G=%d kvHeads=%d D=%d bs=%d T=%d split %d x %d", G, kvHeads, hd,
-                 bs, T, splitSize, maxSplits);
+    if (decode) {
+        snprintf(name, sizeof name, "%s attention G=%d kvHeads=%d D=%d bs=%d T=%d split %d x %d",
+                 kind == DECODE_TC ? "tc decode" : "decode", G, kvHeads, hd, bs, T, splitSize, maxSplits);
     } else if (kind == GROUP) {
         snprintf(name, sizeof name, "grouped attention G=%d kvHeads=%d D=%d bs=%d T=%d", G, kvHeads, hd, bs, T);
     } else if (flash) {
@@ -691,6 +734,21 @@ int main() {
     attention_case(1, 0, 2, 256, 4, {{70, 1}}, 1 << 20, 1, DECODE);
     attention_case(7, 0, 1, 128, 16, {{100, 1}}, 64, 2, DECODE);
     attention_case(5, 0, 1, 64, 16, {{0, 1}, {1, 1}, {2, 1}}, 64, 1, DECODE);
+    // tensor-core decode: contexts 1, 7, 16, 17 (a 16-key tile and one past it), 100, 600; block
+    // sizes 16, 5, 4, 32; one split and many (last-block merge; splits of 16 leave warps 1-3
+    // idle); G 1..16 (mma rows 8-15 in use from G = 9); D 64 and 128; varlen tokens
+    attention_case(4, 0, 2, 128, 16, {{0, 1}, {6, 1}, {15, 1}, {16, 1}, {99, 1}}, 1 << 20, 1, DECODE_TC);
+    attention_case(4, 0, 2, 128, 16, {{599, 1}, {99, 1}, {16, 1}}, 64, 10, DECODE_TC);
+    attention_case(1, 0, 3, 128, 5, {{599, 1}, {6, 3}}, 64, 10, DECODE_TC);
+    attention_case(2, 0, 2, 128, 5, {{16, 1}, {0, 4}}, 1 << 20, 1, DECODE_TC);
+    attention_case(5, 0, 1, 128, 16, {{99, 2}, {7, 1}}, 32, 4, DECODE_TC);
+    attention_case(8, 0, 1, 64, 16, {{600, 1}, {5, 1}}, 64, 10, DECODE_TC);
+    attention_case(16, 0, 1, 128, 16, {{130, 1}, {5, 1}}, 64, 3, DECODE_TC);
+    attention_case(16, 0, 1, 64, 5, {{99, 1}, {0, 1}}, 1 << 20, 1, DECODE_TC);
+    attention_case(9, 0, 2, 64, 32, {{200, 2}}, 64, 4, DECODE_TC);
+    attention_case(12, 0, 1, 128, 16, {{1000, 1}, {0, 1}}, 16, 63, DECODE_TC);
+    attention_case(1, 0, 2, 64, 4, {{70, 1}}, 1 << 20, 1, DECODE_TC);
+    attention_case(4, 0, 1, 64, 16, {{20, 3}, {0, 2}}, 32, 1, DECODE_TC);
     // grouped (attention.cu, unsplit): GQA 2/4/8, head dims 16..256 (pairs past a lane's share),
     // empty caches, varlen tokens of one sequence
     attention_case(2, 0, 2, 128, 16, {{0, 5}, {20, 1}, {3, 2}}, 0, 1, GROUP);

@@ -76,10 +76,19 @@ public final class CudaBackend implements Backend {
      * 1..8 together, several rows in flight per warp; splits the context when the grid would be
      * small), {@code GROUPED} (the query heads of a KV head together, GQA 2/4/8), {@code SIMPLE}
      * (one block per query head). {@code AUTO}: FLASH for steps of at least 512 tokens where it
-     * applies, else DECODE, else SPLIT where they apply.
+     * applies, else DECODE, else SPLIT where they apply. DECODE runs on tensor cores where
+     * {@link DecodeAttention} allows (then also for GQA groups 9..16 at head dims 64 and 128).
      * -Djlight.cuda.attention=auto|flash|decode|split|grouped|simple.
      */
     public enum AttentionKernel { AUTO, FLASH, DECODE, SPLIT, GROUPED, SIMPLE }
+
+    /**
+     * Which kernel runs the DECODE attention: {@code TC} (attention_decode_tc.cu: QK and PV on
+     * tensor cores; head dims 64 and 128, GQA groups 1..16) where it applies, else (and always for
+     * {@code SIMT}) the CUDA-core kernel of attention_decode.cu. Same arguments, grid, split plan
+     * and merge order. -Djlight.cuda.decodeAttention=tc|simt.
+     */
+    public enum DecodeAttention { TC, SIMT }
 
     /**
      * Matmuls of at most 8 tokens: {@code ON} always the GEMV kernel (where shapes and alignment
@@ -121,6 +130,8 @@ public final class CudaBackend implements Backend {
     private StepMeta stepMeta;
     private boolean closed;
     private AttentionKernel attentionKernel = parse(AttentionKernel.class, "jlight.cuda.attention", AttentionKernel.AUTO);
+    private DecodeAttention decodeAttention = parse(DecodeAttention.class, "jlight.cuda.decodeAttention",
+            DecodeAttention.TC);
     private GemvMode gemvMode = parse(GemvMode.class, "jlight.cuda.gemv", GemvMode.AUTO);
     private boolean fuseRopeKv = !"false".equals(System.getProperty("jlight.cuda.fuseRopeKv"));
     /** gemv_swiglu_bf16 for matmulSiluMul at T <= 8 unless -Djlight.cuda.fuseSwiGlu=false. */
@@ -1242,7 +1253,8 @@ public final class CudaBackend implements Backend {
         if (kind == AttentionKernel.FLASH && !flashFits) {
             kind = AttentionKernel.DECODE;
         }
-        if (kind == AttentionKernel.DECODE && !decodeFits(hd, group, qq)) {
+        boolean tc = decodeAttention == DecodeAttention.TC && tcDecodeFits(hd, group, qq);
+        if (kind == AttentionKernel.DECODE && !tc && !decodeFits(hd, group, qq)) {
             kind = AttentionKernel.SPLIT;
         }
         if (kind == AttentionKernel.SPLIT) {
@@ -1251,8 +1263,9 @@ public final class CudaBackend implements Backend {
             kind = AttentionKernel.SIMPLE;
         }
         AttentionKernel used = kind;
+        String usedName = used == AttentionKernel.DECODE && tc ? "DECODE_TC" : used.name();
         Supplier<String> what = () -> "attention(layer=" + layer + ",T=" + t + ",seqs=" + meta.numSeqs() + ",heads="
-                + numHeads + "/" + kvHeads + ",D=" + hd + ",maxSeqLen=" + meta.maxSeqLen() + "," + used + ")";
+                + numHeads + "/" + kvHeads + ",D=" + hd + ",maxSeqLen=" + meta.maxSeqLen() + "," + usedName + ")";
         // the grid is sized for a context bound: the step's longest sequence, or in a captured
         // step the graph's bound (lengths themselves are read on the device)
         int bound = graphMode != GraphMode.EAGER ? Math.max(graph.maxContext, meta.maxSeqLen()) : meta.maxSeqLen();
@@ -1271,8 +1284,10 @@ public final class CudaBackend implements Backend {
                         counters = decodeCounters(t * kvHeads);
                     }
                 }
+                // both kernels: the warps' online-softmax state (attention_merge.cuh's layout)
                 int smem = ATTN_WARPS * group * (hd + 2) * 4;
-                launch("paged_attention_decode_d" + hd + "_g" + group + "_bf16", kvHeads * plan.maxSplits(), (int) t,
+                String family = tc ? "paged_attention_decode_tc_d" : "paged_attention_decode_d";
+                launch(family + hd + "_g" + group + "_bf16", kvHeads * plan.maxSplits(), (int) t,
                         threads, smem, what, o.ptr(), part, counters, qq.ptr(), c.kPool(layer), c.vPool(layer),
                         m.queryStart(), m.seqLens(), m.blockTables(), m.tokenSeq(), kvHeads, spec.blockSize(),
                         m.maxBlocks(), scale, o.rowStride(), qq.rowStride(), plan.splitSize(), plan.maxSplits(),
@@ -1346,9 +1361,35 @@ public final class CudaBackend implements Backend {
     /** Head dims with a decode kernel instance (attention_decode.cu's DECODE_ATTENTION_D). */
     private static final Set<Integer> DECODE_HEAD_DIMS = Set.of(64, 80, 96, 128, 256);
 
-    /** The decode kernel: an instance for the head dim and group, 16-byte aligned rows of q. */
+    /** Head dims with a tensor-core decode kernel instance (attention_decode_tc.cu), groups 1..16. */
+    private static final Set<Integer> TC_DECODE_HEAD_DIMS = Set.of(64, 128);
+    private static final int TC_DECODE_MAX_GROUP = 16;
+
+    /** The CUDA-core decode kernel: an instance for the head dim and group, 16-byte aligned rows of q. */
     private static boolean decodeFits(int hd, int group, CudaTensor q) {
-        return DECODE_HEAD_DIMS.contains(hd) && group <= 8 && q.ptr() % 16 == 0 && q.rowStride() % 8 == 0;
+        return DECODE_HEAD_DIMS.contains(hd) && group <= 8 && rowsAligned16(q);
+    }
+
+    /** The tensor-core decode kernel: an instance for the head dim and group, 16-byte aligned rows of q. */
+    private static boolean tcDecodeFits(int hd, int group, CudaTensor q) {
+        return TC_DECODE_HEAD_DIMS.contains(hd) && group <= TC_DECODE_MAX_GROUP && rowsAligned16(q);
+    }
+
+    private static boolean rowsAligned16(CudaTensor q) {
+        return q.ptr() % 16 == 0 && q.rowStride() % 8 == 0;
+    }
+
+    /**
+     * Tests and benchmarks: the DECODE attention on tensor cores (where it applies) or on CUDA
+     * cores; the default is -Djlight.cuda.decodeAttention (tc). Graphs captured before keep the
+     * kernel they captured (the bench A/Bs with a new CudaGraphRunner per setting).
+     */
+    public void setDecodeAttention(DecodeAttention kind) {
+        this.decodeAttention = kind;
+    }
+
+    public DecodeAttention decodeAttention() {
+        return decodeAttention;
     }
 
     /** Tests and benchmarks: every decode split {@code positions} long (0 restores the planned splits). */

@@ -46,7 +46,8 @@ final class Kernels {
             "add_bias_f32", "add_bf16", "add_f32", "scale_bf16", "scale_f32", "gather_rows_bf16", "gather_rows_f32",
             "sample_rows_f32");
     /** Name prefixes of kernel families (one kernel per head size and group) written the same way. */
-    static final List<String> PDL_KERNEL_PREFIXES = List.of("paged_attention_decode_d");
+    static final List<String> PDL_KERNEL_PREFIXES = List.of("paged_attention_decode_d",
+            "paged_attention_decode_tc_d");
     private final LaunchConfig pdlConfig;
     /** Whether PDL_KERNELS are launched with the programmatic-serialization attribute (sm_90+). */
     private boolean pdl;
@@ -207,6 +208,11 @@ final class Kernels {
     void unload() {
         driver.moduleUnload(module);
         functions.clear();
+    }
+
+    /** The name of the last kernel launched (tests check which kernel a backend setting picks). */
+    String lastLaunched() {
+        return recentNames[(recentNext + RECENT - 1) % RECENT];
     }
 
     /** The recently launched kernels, oldest first, for the message of a failed synchronize. */

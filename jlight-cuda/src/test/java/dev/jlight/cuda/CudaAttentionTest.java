@@ -1,6 +1,9 @@
 package dev.jlight.cuda;
 
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
 import dev.jlight.core.backend.AttentionMetadata;
 import dev.jlight.core.backend.KvCache;
 import dev.jlight.core.backend.KvCacheSpec;
@@ -21,7 +24,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * writeKv + paged attention against the CPU backend, through each kernel (flash on tensor cores,
- * split-KV, grouped for GQA 2/4/8, one head per block): GQA group sizes 1/3/4/7/8, head dims 32/64/96/128/256,
+ * decode on tensor cores and on CUDA cores, split-KV, grouped for GQA 2/4/8, one head per block):
+ * GQA group sizes 1/3/4/5/7/8/12/16, head dims 32/64/96/128/256,
  * block size 16, shuffled physical blocks, a flat batch mixing a fresh prefill, decode tokens
  * and a prefill chunk over a cached prefix, and a token whose slot is -1 (its K/V already in
  * the cache from the previous step, which must be kept); long contexts with few tokens, where the
@@ -57,23 +61,35 @@ class CudaAttentionTest {
                 Arguments.of(16, 4, 256, mixed), Arguments.of(6, 2, 96, decode), Arguments.of(64, 8, 128, mixed),
                 Arguments.of(32, 8, 128, longContext), Arguments.of(6, 2, 32, longContext),
                 Arguments.of(8, 1, 256, longContext), Arguments.of(10, 2, 64, longContext),
-                Arguments.of(7, 1, 128, decode));
-        // each case through every kernel (FLASH falls back to SPLIT for head dims other than 64 and
-        // 128, GROUPED to SIMPLE outside GQA 2/4/8)
-        return base.flatMap(a -> Stream.of(CudaBackend.AttentionKernel.FLASH, CudaBackend.AttentionKernel.DECODE,
-                CudaBackend.AttentionKernel.SPLIT,
-                CudaBackend.AttentionKernel.GROUPED, CudaBackend.AttentionKernel.SIMPLE).map(k -> {
+                Arguments.of(7, 1, 128, decode), Arguments.of(16, 1, 128, decode), Arguments.of(24, 2, 64, mixed),
+                Arguments.of(32, 2, 128, longContext), Arguments.of(12, 1, 64, longContext));
+        // each case through every kernel, DECODE on tensor and on CUDA cores (FLASH falls back to
+        // SPLIT for head dims other than 64 and 128, GROUPED to SIMPLE outside GQA 2/4/8, tensor-core
+        // DECODE to the CUDA-core one outside head dims 64/128, DECODE to SPLIT or SIMPLE past GQA 8/16)
+        CudaBackend.DecodeAttention tc = CudaBackend.DecodeAttention.TC, simt = CudaBackend.DecodeAttention.SIMT;
+        List<Object[]> kernels = List.of(new Object[] {CudaBackend.AttentionKernel.FLASH, tc},
+                new Object[] {CudaBackend.AttentionKernel.DECODE, tc},
+                new Object[] {CudaBackend.AttentionKernel.DECODE, simt},
+                new Object[] {CudaBackend.AttentionKernel.SPLIT, tc},
+                new Object[] {CudaBackend.AttentionKernel.GROUPED, tc},
+                new Object[] {CudaBackend.AttentionKernel.SIMPLE, tc});
+        // (DECODE on CUDA cores separately only where the tensor-core kernel exists: elsewhere the
+        // TC setting already runs it)
+        return base.flatMap(a -> {
             Object[] v = a.get();
-            return Arguments.of(v[0], v[1], v[2], v[3], k);
-        }));
+            return kernels.stream().filter(k -> k[1] == tc || tcHeadDim((int) v[2]))
+                    .map(k -> Arguments.of(v[0], v[1], v[2], v[3], k[0], k[1]));
+        });
     }
 
-    @ParameterizedTest(name = "attention(heads={0}/{1},D={2},seqs={3},kernel={4})")
+    @ParameterizedTest(name = "attention(heads={0}/{1},D={2},seqs={3},kernel={4},decode={5})")
     @MethodSource("cases")
-    void attention(int heads, int kvHeads, int hd, int[][] seqs, CudaBackend.AttentionKernel kernel) {
+    void attention(int heads, int kvHeads, int hd, int[][] seqs, CudaBackend.AttentionKernel kernel,
+                   CudaBackend.DecodeAttention decode) {
         String name = "attention(heads=" + heads + "/" + kvHeads + ",D=" + hd + ",seqs=" + describe(seqs)
-                + ",kernel=" + kernel + ")";
+                + ",kernel=" + kernel + ",decode=" + decode + ")";
         gpu.setAttentionKernel(kernel);
+        gpu.setDecodeAttention(decode);
         GpuHarness h = new GpuHarness(gpu, cpu, name);
         int kvDim = kvHeads * hd;
         int numSeqs = seqs.length;
@@ -133,12 +149,37 @@ class CudaAttentionTest {
             Pair out = h.out(t, q, DType.BF16, g);
             float scale = (float) (1.0 / Math.sqrt(hd));
             gpu.attention(out.g(), qv.g(), gk, layer, step, heads, scale);
+            if (kernel == CudaBackend.AttentionKernel.DECODE) {
+                assertDecodeKernel(gpu, name, decode, hd, heads / kvHeads);
+            }
             cpu.attention(out.c(), qv.c(), ck, layer, step, heads, scale);
             h.assertClose(name, out, 1e-4);
             h.checkGuards(name, g[0]);
         } finally {
             gk.close();
             ck.close();
+        }
+    }
+
+    /**
+     * The setting's decode kernel ran: the tensor-core one for TC at head dims 64/128 and GQA up to
+     * 16 (q rows are 16-byte aligned in these tests), else the CUDA-core one up to GQA 8.
+     */
+    /** Head dims with a tensor-core decode kernel (CudaBackend's TC_DECODE_HEAD_DIMS). */
+    static boolean tcHeadDim(int hd) {
+        return hd == 64 || hd == 128;
+    }
+
+    static void assertDecodeKernel(CudaBackend backend, String name, CudaBackend.DecodeAttention decode, int hd,
+                                   int group) {
+        String launched = backend.kernels().lastLaunched();
+        boolean tc = decode == CudaBackend.DecodeAttention.TC && tcHeadDim(hd) && group <= 16;
+        String want = tc ? "paged_attention_decode_tc_d" + hd + "_g" + group + "_bf16"
+                : group <= 8 ? "paged_attention_decode_d" + hd + "_g" + group + "_bf16" : null;
+        if (want != null) {
+            assertEquals(want, launched, name + ": launched kernel");
+        } else {
+            assertFalse(launched.startsWith("paged_attention_decode"), name + ": launched " + launched);
         }
     }
 

@@ -23,10 +23,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * A decode layer's attention half on the GPU (fused ropeAndWriteKv, then the DECODE attention
- * kernel) against the CPU backend (rope, writeKv, attention): block sizes 16 and 32, head dims
- * 64/80/96/128/256, GQA 1..8, contexts 1..32k, split counts forced to one and to many and left to
- * the plan. Every K/V row no token may read is NaN (the whole cache is poisoned first) and block
- * tables carry out-of-range padding, so a kernel that touches either fails.
+ * kernel, on tensor cores and on CUDA cores) against the CPU backend (rope, writeKv, attention):
+ * block sizes 5, 16 and 32, head dims 64/80/96/128/256, GQA 1..16, contexts 1..32k, split counts
+ * forced to one and to many and left to the plan. Every K/V row no token may read is NaN (the
+ * whole cache is poisoned first) and block tables carry out-of-range padding, so a kernel that
+ * touches either fails. Each case asserts which decode kernel launched.
  */
 @Tag("gpu")
 class CudaDecodeLayerTest {
@@ -48,6 +49,7 @@ class CudaDecodeLayerTest {
     void restore() {
         gpu.forceDecodeSplitSize(0);
         gpu.setAttentionKernel(CudaBackend.AttentionKernel.AUTO);
+        gpu.setDecodeAttention(CudaBackend.DecodeAttention.TC);
         gpu.setFuseRopeKv(true);
     }
 
@@ -62,15 +64,27 @@ class CudaDecodeLayerTest {
                 Arguments.of(12, 2, 96, 32, decode, 96), Arguments.of(16, 2, 256, 16, decode, 0),
                 Arguments.of(28, 4, 128, 16, decode, 0), Arguments.of(40, 5, 128, 16, decode, 64),
                 Arguments.of(8, 1, 64, 16, new int[] {32767}, 0), Arguments.of(32, 8, 128, 16, new int[] {32767}, 0),
-                Arguments.of(32, 8, 128, 16, decode, -1));
+                Arguments.of(32, 8, 128, 16, decode, -1), Arguments.of(32, 8, 128, 5, decode, 64),
+                Arguments.of(32, 2, 128, 16, decode, 0), Arguments.of(16, 1, 64, 5, decode, 32),
+                Arguments.of(36, 4, 128, 16, decode, 1 << 20))
+                // each on tensor cores (where an instance exists) and on CUDA cores (where the
+                // tensor-core one exists: elsewhere the TC setting already runs it)
+                .flatMap(a -> {
+                    Object[] v = a.get();
+                    return Stream.of(CudaBackend.DecodeAttention.values())
+                            .filter(d -> d == CudaBackend.DecodeAttention.TC || CudaAttentionTest.tcHeadDim((int) v[2]))
+                            .map(d -> Arguments.of(v[0], v[1], v[2], v[3], v[4], v[5], d));
+                });
     }
 
-    @ParameterizedTest(name = "decodeLayer(heads={0}/{1},D={2},block={3},split={5})")
+    @ParameterizedTest(name = "decodeLayer(heads={0}/{1},D={2},block={3},split={5},decode={6})")
     @MethodSource("cases")
-    void decodeLayer(int heads, int kvHeads, int hd, int block, int[] ctx, int split) {
+    void decodeLayer(int heads, int kvHeads, int hd, int block, int[] ctx, int split,
+                     CudaBackend.DecodeAttention decodeKernel) {
         String name = "decodeLayer(heads=" + heads + "/" + kvHeads + ",D=" + hd + ",block=" + block + ",ctx="
-                + java.util.Arrays.toString(ctx) + ",split=" + split + ")";
+                + java.util.Arrays.toString(ctx) + ",split=" + split + ",decode=" + decodeKernel + ")";
         gpu.setAttentionKernel(CudaBackend.AttentionKernel.DECODE);
+        gpu.setDecodeAttention(decodeKernel);
         gpu.forceDecodeSplitSize(Math.max(split, 0));
         gpu.setFuseRopeKv(split >= 0);
         GpuHarness h = new GpuHarness(gpu, cpu, name);
@@ -131,6 +145,7 @@ class CudaDecodeLayerTest {
             Pair out = h.out(n, q, DType.BF16, g);
             float scale = (float) (1.0 / Math.sqrt(hd));
             gpu.attention(out.g(), qv.g(), gk, 0, step, heads, scale);
+            CudaAttentionTest.assertDecodeKernel(gpu, name, decodeKernel, hd, heads / kvHeads);
             cpu.attention(out.c(), qv.c(), ck, 0, step, heads, scale);
             h.assertClose(name, out, 1e-4);
             h.checkGuards(name, g[0]);

@@ -62,6 +62,7 @@ public final class CudaMicroBench {
             b.gemv("gate_up_proj", 2 * inter, h, DType.BF16, floor);
             b.gemv("down_proj", h, inter, DType.BF16, floor);
             b.gemv("lm_head", vocab, h, DType.F32, floor);
+            b.decodeAttention(64, 576, 32, 8, 128, floor);  // Llama-3.1-8B decode at batch 64 (issue 6)
             b.decodeAttention(64, 1024, 32, 8, 128, floor);
             b.decodeAttention(1, 640, 32, 8, 128, floor);
             b.decodeAttention(1, 8192, 32, 8, 128, floor);
@@ -186,21 +187,29 @@ public final class CudaMicroBench {
         Tensor out = gpu.allocate(DType.BF16, seqs, (long) heads * hd);
         float scale = (float) (1 / Math.sqrt(hd));
         CudaBackend.AttentionKernel before = gpu.attentionKernel();
+        CudaBackend.DecodeAttention beforeDecode = gpu.decodeAttention();
+        // DECODE twice: on tensor cores (where the shape has an instance) and on CUDA cores
+        record Variant(String name, CudaBackend.AttentionKernel kind, CudaBackend.DecodeAttention decode) { }
+        List<Variant> variants = List.of(
+                new Variant("decode tc", CudaBackend.AttentionKernel.DECODE, CudaBackend.DecodeAttention.TC),
+                new Variant("decode simt", CudaBackend.AttentionKernel.DECODE, CudaBackend.DecodeAttention.SIMT),
+                new Variant("split", CudaBackend.AttentionKernel.SPLIT, beforeDecode),
+                new Variant("grouped", CudaBackend.AttentionKernel.GROUPED, beforeDecode));
         try {
-            for (CudaBackend.AttentionKernel kind : List.of(CudaBackend.AttentionKernel.DECODE,
-                    CudaBackend.AttentionKernel.SPLIT,
-                    CudaBackend.AttentionKernel.GROUPED)) {
-                gpu.setAttentionKernel(kind);
+            for (Variant variant : variants) {
+                gpu.setAttentionKernel(variant.kind());
+                gpu.setDecodeAttention(variant.decode());
                 double us = median(gpu.timeMs(() -> gpu.attention(out, q, cache, 0, step, heads, scale), 3,
                         iterations)) * 1000;
                 long bytes = 2L * seqs * ctx * kvDim * 2 + 2L * 2 * seqs * heads * hd;
                 double gbs = bytes / (us * 1e3);
-                rows.add(new Row("attention " + kind.name().toLowerCase(Locale.ROOT), "seqs=" + seqs + " ctx=" + ctx
+                rows.add(new Row("attention " + variant.name(), "seqs=" + seqs + " ctx=" + ctx
                         + " heads=" + heads + "/" + kvHeads + " D=" + hd, us, fmt("%.0f GB/s", gbs),
                         fmt("%.0f%% of floor", 100 * gbs / floor)));
             }
         } finally {
             gpu.setAttentionKernel(before);
+            gpu.setDecodeAttention(beforeDecode);
         }
         cache.close();
     }

@@ -476,8 +476,9 @@ public final class LlamaDecodeBench {
 
     /**
      * Graphed ids-only steps at batch 1 and 64 under settings other than the defaults, measured in
-     * the same run as the table above: decode-attention split sizes other than SplitPlan's, and
-     * the GEMV for every T <= 8 matmul instead of AUTO's timed choice. What a default should be.
+     * the same run as the table above: decode-attention split sizes other than SplitPlan's, the
+     * CUDA-core decode attention instead of the tensor-core one, and the GEMV for every T <= 8
+     * matmul instead of AUTO's timed choice. What a default should be.
      */
     private String variants(int promptLen, int steps) {
         StringBuilder sb = new StringBuilder("Variants (graphs, ids only, ms/step; same run):");
@@ -492,6 +493,18 @@ public final class LlamaDecodeBench {
                 sb.append(String.format(Locale.ROOT, " batch %d %s %.3f;", bs, label, ms));
             } finally {
                 gpu.forceDecodeSplitSize(0);
+            }
+        }
+        // the CUDA-core decode attention against the default tensor-core one ("planned splits" above)
+        CudaBackend.DecodeAttention da = gpu.decodeAttention();
+        for (int bs : new int[] {1, 64}) {
+            DecodeSeqs seqs = new DecodeSeqs(bs, promptLen, promptLen + steps + 8);
+            try (KvCache kv = gpu.allocateKvCache(model.kvCacheSpec(seqs.blocksNeeded(), BLOCK))) {
+                gpu.setDecodeAttention(CudaBackend.DecodeAttention.SIMT);
+                sb.append(String.format(Locale.ROOT, " batch %d SIMT decode attention %.3f;", bs,
+                        graphSteps(bs, seqs, kv, steps, true, "SIMT decode attention")));
+            } finally {
+                gpu.setDecodeAttention(da);
             }
         }
         CudaBackend.GemvMode gm = gpu.gemvMode();

@@ -13,8 +13,13 @@ record SplitPlan(int splitSize, int maxSplits) {
 
     /** Split boundaries fall on multiples of this (a block's warps take 32 rows per round at D=128). */
     static final int GRAIN = 32;
-    /** Fewer positions per split than this cost more in merging than they gain in parallelism. */
-    static final int MIN_SPLIT = 64;
+    /**
+     * Fewer positions per split than this cost more in merging than they gain in parallelism. On
+     * the H100 at batch 1 (context 512-640), splits of 128 beat 64 in two sessions' same-run
+     * variants: 6.020 vs 6.031 ms (CUDA-core kernel) and 5.969 vs 6.023 ms (tensor-core kernel,
+     * docs/results/2026-11-26-s4-run3-bench-gptfast).
+     */
+    static final int MIN_SPLIT = 128;
     /** Blocks per SM the grid aims for: the kernel keeps 2..4 resident, and a tail wave is cheap. */
     static final int BLOCKS_PER_SM = 3;
 

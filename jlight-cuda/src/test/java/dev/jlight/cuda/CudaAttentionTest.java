@@ -161,21 +161,27 @@ class CudaAttentionTest {
         }
     }
 
-    /**
-     * The setting's decode kernel ran: the tensor-core one for TC at head dims 64/128 and GQA up to
-     * 16 (q rows are 16-byte aligned in these tests), else the CUDA-core one up to GQA 8.
-     */
     /** Head dims with a tensor-core decode kernel (CudaBackend's TC_DECODE_HEAD_DIMS). */
     static boolean tcHeadDim(int hd) {
         return hd == 64 || hd == 128;
     }
 
+    /** Head dims with a CUDA-core decode kernel (CudaBackend's DECODE_HEAD_DIMS). */
+    static boolean simtHeadDim(int hd) {
+        return hd == 64 || hd == 80 || hd == 96 || hd == 128 || hd == 256;
+    }
+
+    /**
+     * The setting's decode kernel ran: the tensor-core one for TC at head dims 64/128 and GQA up to
+     * 16 (q rows are 16-byte aligned in these tests), else the CUDA-core one at its head dims up to
+     * GQA 8, else none (another attention kernel).
+     */
     static void assertDecodeKernel(CudaBackend backend, String name, CudaBackend.DecodeAttention decode, int hd,
                                    int group) {
         String launched = backend.kernels().lastLaunched();
         boolean tc = decode == CudaBackend.DecodeAttention.TC && tcHeadDim(hd) && group <= 16;
         String want = tc ? "paged_attention_decode_tc_d" + hd + "_g" + group + "_bf16"
-                : group <= 8 ? "paged_attention_decode_d" + hd + "_g" + group + "_bf16" : null;
+                : simtHeadDim(hd) && group <= 8 ? "paged_attention_decode_d" + hd + "_g" + group + "_bf16" : null;
         if (want != null) {
             assertEquals(want, launched, name + ": launched kernel");
         } else {

@@ -20,7 +20,7 @@ class SplitPlanTest {
         assertEquals(43, p.maxSplits());
         SplitPlan shortCtx = SplitPlan.of(640, 8, 132);
         assertEquals(SplitPlan.MIN_SPLIT, shortCtx.splitSize());
-        assertEquals(10, shortCtx.maxSplits());
+        assertEquals(5, shortCtx.maxSplits());
     }
 
     @Test

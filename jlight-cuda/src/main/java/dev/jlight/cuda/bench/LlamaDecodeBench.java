@@ -482,7 +482,8 @@ public final class LlamaDecodeBench {
      */
     private String variants(int promptLen, int steps) {
         StringBuilder sb = new StringBuilder("Variants (graphs, ids only, ms/step; same run):");
-        int[][] cases = {{1, 0}, {1, 32}, {1, 128}, {1, 256}, {1, 1 << 20}, {64, 0}, {64, 128}, {64, 256}, {64, 512}};
+        // {8, 96} and {1, 64}: the plans before MIN_SPLIT went from 64 to 128
+        int[][] cases = {{1, 0}, {1, 64}, {1, 256}, {1, 1 << 20}, {8, 0}, {8, 96}, {64, 0}, {64, 256}, {64, 512}};
         for (int[] c : cases) {
             int bs = c[0];
             DecodeSeqs seqs = new DecodeSeqs(bs, promptLen, promptLen + steps + 8);

@@ -48,7 +48,8 @@ cp jlight-cuda/target/jlight-cuda-*.jar "$out/lib/"
 mvn -B -q dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$junit_platform" \
   -DoutputDirectory="$root/$out"
 unzip -p jlight-cuda/target/jlight-cuda-*.jar dev/jlight/cuda/kernels.properties || true
-if ! unzip -l jlight-cuda/target/jlight-cuda-*.jar | grep -q kernels.fatbin; then
+# grep reads the whole listing (grep -q would quit early and, under pipefail, fail unzip with SIGPIPE)
+if ! unzip -l jlight-cuda/target/jlight-cuda-*.jar | grep kernels.fatbin > /dev/null; then
   echo "pack_gpu_run: the jar has no kernels.fatbin (nvcc missing?): the device run would skip every gpu test" >&2
   exit 1
 fi

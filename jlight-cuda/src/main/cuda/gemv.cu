@@ -100,15 +100,18 @@ __device__ __forceinline__ void gemv_norm_rows(bf16* xs, const bf16* x, const bf
 // only where that fits the 48 KiB a launch gets without opting in).
 // ADD: out is the residual stream; out = bf16(out + bf16(sum)), as gemv_bf16 into a delta then
 // add_bf16 (add_rms_norm_bf16's add) round it. One thread reads and writes each element.
-template <typename OutT, bool SWIGLU, bool NORM = false, bool ADD = false>
-__device__ void gemv_impl(OutT* out, const bf16* x, const bf16* w, int t, int n, int k, long long ldo,
-                          long long ldx, long long ldw, const bf16* nw = nullptr, float eps = 0.0f,
-                          int norm_threads = 0) {
+// tile: the block's 16 rows (8 gate/up pairs) are rows tile * 16 (8) on; FIRST: the block's first
+// tile, which waits for the previous kernel and norms the rows (a later one finds them in shared
+// memory: gemv_norm_tiles).
+template <typename OutT, bool SWIGLU, bool NORM = false, bool ADD = false, bool FIRST = true>
+__device__ __forceinline__ void gemv_impl(OutT* out, const bf16* x, const bf16* w, int t, int n, int k, long long ldo,
+                                          long long ldx, long long ldw, long long tile, const bf16* nw = nullptr,
+                                          float eps = 0.0f, int norm_threads = 0) {
     static_assert(!(ADD && SWIGLU), "the residual add takes the plain product");
     JLIGHT_BLOCK_SHARED float partial[GEMV_WARPS][32][4];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int g = lane >> 2, q = lane & 3;
-    const long long row0 = (long long) blockIdx.x * (SWIGLU ? GEMV_ROWS / 2 : GEMV_ROWS);
+    const long long row0 = tile * (SWIGLU ? GEMV_ROWS / 2 : GEMV_ROWS);
     const long long ra = min(row0 + g, (long long) n - 1);
     const long long rb = SWIGLU ? ra + n : min(row0 + g + 8, (long long) n - 1);
     const bf16* wa = w + ra * ldw + q * 8;
@@ -123,8 +126,10 @@ __device__ void gemv_impl(OutT* out, const bf16* x, const bf16* w, int t, int n,
     // pdl_entry() before any load: issuing the first chunks' weight loads ahead of it (weights are
     // never written in a step) measured 17 % slower at K = 14336 on the H100 (down_proj 53.2 us
     // against 45.5 us with this loop untouched), more than the overlap it bought.
-    pdl_entry();
-    if (NORM) gemv_norm_rows(reinterpret_cast<bf16*>(gemv_xs), x, nw, t, k, ldx, eps, norm_threads);
+    if (FIRST) {
+        pdl_entry();
+        if (NORM) gemv_norm_rows(reinterpret_cast<bf16*>(gemv_xs), x, nw, t, k, ldx, eps, norm_threads);
+    }
     for (int c0 = warp; c0 < chunks; c0 += GEMV_WARPS * GEMV_UNROLL) {
         uint4 va[GEMV_UNROLL], vb[GEMV_UNROLL], vx[GEMV_UNROLL];
 #pragma unroll
@@ -185,19 +190,19 @@ __device__ void gemv_impl(OutT* out, const bf16* x, const bf16* w, int t, int n,
 
 extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS, 2)
 gemv_bf16(bf16* out, const bf16* x, const bf16* w, int t, int n, int k, long long ldo, long long ldx, long long ldw) {
-    gemv_impl<bf16, false>(out, x, w, t, n, k, ldo, ldx, ldw);
+    gemv_impl<bf16, false>(out, x, w, t, n, k, ldo, ldx, ldw, blockIdx.x);
 }
 
 extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS, 2)
 gemv_f32(float* out, const bf16* x, const bf16* w, int t, int n, int k, long long ldo, long long ldx, long long ldw) {
-    gemv_impl<float, false>(out, x, w, t, n, k, ldo, ldx, ldw);
+    gemv_impl<float, false>(out, x, w, t, n, k, ldo, ldx, ldw, blockIdx.x);
 }
 
 // out [T, inter] (ldo) = silu(x·gateᵀ) * (x·upᵀ), gate_up w [2 * inter, K] (ldw); grid ceil(inter / 8)
 extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS, 2)
 gemv_swiglu_bf16(bf16* out, const bf16* x, const bf16* w, int t, int inter, int k, long long ldo, long long ldx,
                  long long ldw) {
-    gemv_impl<bf16, true>(out, x, w, t, inter, k, ldo, ldx, ldw);
+    gemv_impl<bf16, true>(out, x, w, t, inter, k, ldo, ldx, ldw, blockIdx.x);
 }
 
 // res [T, n] (ldr) = bf16(res + bf16(x · wᵀ)): o_proj and down_proj adding into the residual
@@ -205,21 +210,36 @@ gemv_swiglu_bf16(bf16* out, const bf16* x, const bf16* w, int t, int inter, int 
 extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS, 2)
 gemv_add_bf16(bf16* res, const bf16* x, const bf16* w, int t, int n, int k, long long ldr, long long ldx,
               long long ldw) {
-    gemv_impl<bf16, false, false, true>(res, x, w, t, n, k, ldr, ldx, ldw);
+    gemv_impl<bf16, false, false, true>(res, x, w, t, n, k, ldr, ldx, ldw, blockIdx.x);
+}
+
+// The NORM GEMVs over all tiles of n rows with any grid: a block norms the rows once and then
+// takes tiles blockIdx.x, + gridDim.x, ... so that a grid of a few blocks per SM pays the
+// prologue (T rows read, summed and normed) once per block rather than once per 16 rows (gate/up
+// at Llama-3-8B has 1792 tiles); the host may also launch one block per tile.
+template <bool SWIGLU>
+__device__ void gemv_norm_tiles(bf16* out, const bf16* res, const bf16* nw, const bf16* w, int t, int n, int k,
+                                long long ldo, long long ldr, long long ldw, float eps, int norm_threads) {
+    gemv_impl<bf16, SWIGLU, true>(out, res, w, t, n, k, ldo, ldr, ldw, blockIdx.x, nw, eps, norm_threads);
+    const long long tiles = ((long long) n + (SWIGLU ? GEMV_ROWS / 2 : GEMV_ROWS) - 1) / (SWIGLU ? GEMV_ROWS / 2 : GEMV_ROWS);
+    for (long long tile = blockIdx.x + gridDim.x; tile < tiles; tile += gridDim.x) {
+        __syncthreads();  // the tile before has read `partial` in its epilogue
+        gemv_impl<bf16, SWIGLU, true, false, false>(out, res, w, t, n, k, ldo, ldr, ldw, tile, nw, eps, norm_threads);
+    }
 }
 
 // out [T, n] (ldo) = (rmsNorm(res [T, k] (ldr)) * nw [k]) · wᵀ, norm_threads as rms_norm_bf16's
-// block for k columns; grid ceil(n / 16), dynamic smem t * gemv_norm_stride(k) * 2 bytes
+// block for k columns; grid up to ceil(n / 16), dynamic smem t * gemv_norm_stride(k) * 2 bytes
 extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS, 2)
 gemv_norm_bf16(bf16* out, const bf16* res, const bf16* nw, const bf16* w, int t, int n, int k, long long ldo,
                long long ldr, long long ldw, float eps, int norm_threads) {
-    gemv_impl<bf16, false, true>(out, res, w, t, n, k, ldo, ldr, ldw, nw, eps, norm_threads);
+    gemv_norm_tiles<false>(out, res, nw, w, t, n, k, ldo, ldr, ldw, eps, norm_threads);
 }
 
 // out [T, inter] (ldo) = silu·mul of (rmsNorm(res) * nw) · gate_upᵀ (gemv_swiglu_bf16 on the
-// normed rows); grid ceil(inter / 8), dynamic smem as gemv_norm_bf16
+// normed rows); grid up to ceil(inter / 8), dynamic smem as gemv_norm_bf16
 extern "C" __global__ void __launch_bounds__(32 * GEMV_WARPS, 2)
 gemv_norm_swiglu_bf16(bf16* out, const bf16* res, const bf16* nw, const bf16* w, int t, int inter, int k,
                       long long ldo, long long ldr, long long ldw, float eps, int norm_threads) {
-    gemv_impl<bf16, true, true>(out, res, w, t, inter, k, ldo, ldr, ldw, nw, eps, norm_threads);
+    gemv_norm_tiles<true>(out, res, nw, w, t, inter, k, ldo, ldr, ldw, eps, norm_threads);
 }

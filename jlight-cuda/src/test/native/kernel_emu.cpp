@@ -406,7 +406,7 @@ static void gemv_case(int n, int k, long long ldx, long long ldw, long long ldo)
     std::vector<OutT> out((size_t) T * ldo);
     for (auto& v : out) v = (OutT) NAN;
     launch((n + GEMV_ROWS - 1) / GEMV_ROWS, 1, 32 * GEMV_WARPS,
-           [&] { gemv_impl<OutT, false>(out.data(), x.data(), w.data(), T, n, k, ldo, ldx, ldw); });
+           [&] { gemv_impl<OutT, false>(out.data(), x.data(), w.data(), T, n, k, ldo, ldx, ldw, blockIdx.x); });
     std::vector<float> got, want;
     for (int t = 0; t < T; t++) {
         for (int r = 0; r < n; r++) {
@@ -433,10 +433,10 @@ static void swiglu_case(int inter, int k, long long ldx, long long ldw, long lon
     for (auto& v : w) v = b(randn() * 0.05f);
     std::vector<bf16> gu((size_t) T * 2 * inter), pair((size_t) T * ldo, b(NAN)), fused((size_t) T * ldo, b(NAN));
     launch((2 * inter + GEMV_ROWS - 1) / GEMV_ROWS, 1, 32 * GEMV_WARPS,
-           [&] { gemv_impl<bf16, false>(gu.data(), x.data(), w.data(), T, 2 * inter, k, 2 * inter, ldx, ldw); });
+           [&] { gemv_impl<bf16, false>(gu.data(), x.data(), w.data(), T, 2 * inter, k, 2 * inter, ldx, ldw, blockIdx.x); });
     launch((inter + 255) / 256, T, 256, [&] { silu_mul_bf16(pair.data(), gu.data(), T, inter, ldo, 2 * inter); });
     launch((inter + GEMV_ROWS / 2 - 1) / (GEMV_ROWS / 2), 1, 32 * GEMV_WARPS,
-           [&] { gemv_impl<bf16, true>(fused.data(), x.data(), w.data(), T, inter, k, ldo, ldx, ldw); });
+           [&] { gemv_impl<bf16, true>(fused.data(), x.data(), w.data(), T, inter, k, ldo, ldx, ldw, blockIdx.x); });
     int bad = 0;
     for (int t = 0; t < T; t++) {
         for (long long c = 0; c < ldo; c++) {
@@ -454,11 +454,11 @@ static void swiglu_case(int inter, int k, long long ldx, long long ldw, long lon
 // CudaBackend.normThreads: the block size rms_norm_bf16 is launched with for a row of `cols`
 static int norm_threads(int cols) { return cols <= 1024 ? 128 : cols <= 4096 ? 256 : 512; }
 
-// gemv_norm_bf16 / gemv_norm_swiglu_bf16 (gemv_impl<bf16, SWIGLU, true>) on the residual must give
+// gemv_norm_bf16 / gemv_norm_swiglu_bf16 (gemv_norm_tiles over `blocks` blocks) on the residual must give
 // the bits of rms_norm_bf16 into a buffer, then gemv_bf16 / gemv_swiglu_bf16 on it; nothing written
 // past n, the residual untouched. Rows past K in the residual are NaN (a read of them shows).
 template <int T, bool SWIGLU>
-static void norm_gemv_case(int n, int k, long long ldr, long long ldw, long long ldo) {
+static void norm_gemv_case(int n, int k, long long ldr, long long ldw, long long ldo, unsigned blocks = 1u << 30) {
     if ((long long) T * gemv_norm_stride(k) * 2 > (long long) sizeof gemv_xs) {
         printf("FAIL: norm_gemv_case T=%d K=%d does not fit the shared rows\n", T, k);
         failures++;
@@ -477,10 +477,10 @@ static void norm_gemv_case(int n, int k, long long ldr, long long ldw, long long
     std::vector<bf16> pair((size_t) T * ldo, b(NAN)), fused((size_t) T * ldo, b(NAN));
     const unsigned grid = SWIGLU ? (n + GEMV_ROWS / 2 - 1) / (GEMV_ROWS / 2) : (n + GEMV_ROWS - 1) / GEMV_ROWS;
     launch(grid, 1, 32 * GEMV_WARPS,
-           [&] { gemv_impl<bf16, SWIGLU>(pair.data(), normed.data(), w.data(), T, n, k, ldo, k, ldw); });
-    launch(grid, 1, 32 * GEMV_WARPS, [&] {
-        gemv_impl<bf16, SWIGLU, true>(fused.data(), res.data(), w.data(), T, n, k, ldo, ldr, ldw, nw.data(), eps,
-                                      vthreads);
+           [&] { gemv_impl<bf16, SWIGLU>(pair.data(), normed.data(), w.data(), T, n, k, ldo, k, ldw, blockIdx.x); });
+    // fewer blocks than tiles: each takes several (gemv_norm_tiles), the shared rows normed once
+    launch(std::min(grid, blocks), 1, 32 * GEMV_WARPS, [&] {
+        gemv_norm_tiles<SWIGLU>(fused.data(), res.data(), nw.data(), w.data(), T, n, k, ldo, ldr, ldw, eps, vthreads);
     });
     int bad = 0;
     for (size_t i = 0; i < pair.size(); i++) {
@@ -498,8 +498,8 @@ static void norm_gemv_case(int n, int k, long long ldr, long long ldw, long long
     }
     bad += badNormed;
     const bool resSame = memcmp(res.data(), res0.data(), res.size() * sizeof(bf16)) == 0;
-    printf("%s gemv_norm%s T=%d N=%d K=%d threads=%d: %d of %zu outputs and %d of %d normed differ from rms_norm +"
-           " gemv%s\n", bad || !resSame ? "FAIL" : "ok  ", SWIGLU ? "_swiglu" : "", T, n, k, vthreads,
+    printf("%s gemv_norm%s T=%d N=%d K=%d threads=%d blocks=%u: %d of %zu outputs and %d of %d normed differ from rms_norm +"
+           " gemv%s\n", bad || !resSame ? "FAIL" : "ok  ", SWIGLU ? "_swiglu" : "", T, n, k, vthreads, std::min(grid, blocks),
            bad - badNormed, pair.size(), badNormed, T * k, resSame ? "" : ", residual written");
     if (bad || !resSame) failures++;
 }
@@ -540,10 +540,10 @@ static void gemv_add_case(int n, int k, long long ldx, long long ldw, long long 
     for (auto& v : res) v = b(4.0f * randn());
     std::vector<bf16> pair = res, fused = res;
     launch((n + GEMV_ROWS - 1) / GEMV_ROWS, 1, 32 * GEMV_WARPS,
-           [&] { gemv_impl<bf16, false>(delta.data(), x.data(), w.data(), T, n, k, n, ldx, ldw); });
+           [&] { gemv_impl<bf16, false>(delta.data(), x.data(), w.data(), T, n, k, n, ldx, ldw, blockIdx.x); });
     launch((n + 255) / 256, T, 256, [&] { add_bf16(pair.data(), delta.data(), T, n, ldr, n); });
     launch((n + GEMV_ROWS - 1) / GEMV_ROWS, 1, 32 * GEMV_WARPS,
-           [&] { gemv_impl<bf16, false, false, true>(fused.data(), x.data(), w.data(), T, n, k, ldr, ldx, ldw); });
+           [&] { gemv_impl<bf16, false, false, true>(fused.data(), x.data(), w.data(), T, n, k, ldr, ldx, ldw, blockIdx.x); });
     int bad = 0, changed = 0;
     for (size_t i = 0; i < pair.size(); i++) {
         if (memcmp(&pair[i], &fused[i], sizeof(bf16)) != 0 && bad++ < 3) {
@@ -891,7 +891,9 @@ int main() {
     // odd N, T = 1..8 up to the shared rows' 48 KiB
     norm_gemv_case<1, false>(37, 264, 264, 264, 40);
     norm_gemv_case<1, false>(64, 4096, 4096, 4096, 64);
-    norm_gemv_case<3, false>(33, 1032, 1040, 1032, 48);
+    norm_gemv_case<3, false>(33, 1032, 1040, 1032, 48, 2);     // 3 tiles over 2 blocks
+    norm_gemv_case<2, false>(100, 520, 520, 520, 100, 3);      // 7 tiles over 3 blocks, the last short
+    norm_gemv_case<5, true>(37, 264, 264, 264, 37, 2);         // 5 gate/up tiles over 2 blocks
     norm_gemv_case<2, false>(20, 8192, 8200, 8192, 20);
     norm_gemv_case<5, false>(17, 4096, 4104, 4096, 17);
     norm_gemv_case<8, false>(16, 2048, 2048, 2056, 16);

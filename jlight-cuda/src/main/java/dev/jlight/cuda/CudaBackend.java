@@ -142,6 +142,12 @@ public final class CudaBackend implements Backend {
      */
     private boolean fuseNorm = !"false".equals(System.getProperty("jlight.cuda.fuseNorm"));
     /**
+     * Blocks per SM of the gemv_norm_* grid, each taking several row tiles after one norm prologue
+     * (0: one block per tile, the plain GEMV's grid); 2 = the blocks one SM holds at once
+     * (__launch_bounds__(256, 2)). -Djlight.cuda.normGemvBlocksPerSm=N.
+     */
+    private int normGemvBlocksPerSm = Integer.getInteger("jlight.cuda.normGemvBlocksPerSm", 2);
+    /**
      * K/V rows per decode-attention block prefetched into L2 before its PDL wait, when the step's
      * context is split (few blocks: batch 1 to ~32 at Llama-3.1-8B); 64 covers a batch-1 split.
      * Measured on the H100 (docs/results/2026-11-26-s4-run1-prefetch): batch 1 6.420 ms with
@@ -857,7 +863,7 @@ public final class CudaBackend implements Backend {
             throw shapeError("rmsNormMatmul", "out " + o + " = rmsNorm(residual " + r + ", weight " + nw + ") · wᵀ " + ww);
         }
         if (normFuses(o, r, nw, ww) && Boolean.TRUE.equals(gemvChoiceKnown(t, n, k, DType.BF16))) {
-            launch("gemv_norm_bf16", gemvBlocks(n, GEMV_ROWS_PER_BLOCK), 1, GEMV_THREADS, gemvNormSmemBytes(t, k),
+            launch("gemv_norm_bf16", normGemvBlocks(n, GEMV_ROWS_PER_BLOCK), 1, GEMV_THREADS, gemvNormSmemBytes(t, k),
                     () -> "rmsNormMatmul(T=" + t + ",N=" + n + ",K=" + k + ")", o.ptr(), r.ptr(), nw.ptr(), ww.ptr(),
                     (int) t, (int) n, (int) k, o.rowStride(), r.rowStride(), ww.rowStride(), eps, normThreads(k));
             return;
@@ -883,7 +889,7 @@ public final class CudaBackend implements Backend {
         }
         if (fuseSwiGlu && inter > 0 && normFuses(bf16(gu, "rmsNormMatmulSiluMul"), r, nw, ww)
                 && Boolean.TRUE.equals(gemvChoiceKnown(t, 2 * inter, k, DType.BF16))) {
-            launch("gemv_norm_swiglu_bf16", gemvBlocks(inter, GEMV_ROWS_PER_BLOCK / 2), 1, GEMV_THREADS,
+            launch("gemv_norm_swiglu_bf16", normGemvBlocks(inter, GEMV_ROWS_PER_BLOCK / 2), 1, GEMV_THREADS,
                     gemvNormSmemBytes(t, k), () -> "rmsNormMatmulSiluMul(T=" + t + ",I=" + inter + ",K=" + k + ")",
                     o.ptr(), r.ptr(), nw.ptr(), ww.ptr(), (int) t, (int) inter, (int) k, o.rowStride(), r.rowStride(),
                     ww.rowStride(), eps, normThreads(k));
@@ -917,6 +923,12 @@ public final class CudaBackend implements Backend {
 
     private static int gemvBlocks(long rows, int perBlock) {
         return (int) ((rows + perBlock - 1) / perBlock);
+    }
+
+    /** gemv_norm_*'s grid: one block per tile, or normGemvBlocksPerSm per SM where that is fewer. */
+    private int normGemvBlocks(long rows, int perBlock) {
+        int tiles = gemvBlocks(rows, perBlock);
+        return normGemvBlocksPerSm <= 0 ? tiles : (int) Math.min(tiles, (long) normGemvBlocksPerSm * smCount);
     }
 
     /** The GEMV kernel (gemv.cu): 8 warps per block, all on the block's 16 rows, each a share of K. */
@@ -1245,6 +1257,18 @@ public final class CudaBackend implements Backend {
 
     public boolean fuseNorm() {
         return fuseNorm;
+    }
+
+    /** See normGemvBlocksPerSm: 0 gives gemv_norm_* one block per row tile. */
+    public void setNormGemvBlocksPerSm(int blocksPerSm) {
+        if (blocksPerSm < 0) {
+            throw new IllegalArgumentException("normGemvBlocksPerSm " + blocksPerSm + " < 0");
+        }
+        this.normGemvBlocksPerSm = blocksPerSm;
+    }
+
+    public int normGemvBlocksPerSm() {
+        return normGemvBlocksPerSm;
     }
 
     /** Benchmarks compare the fused gate/up + silu·mul GEMV with the pair. */

@@ -22,7 +22,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The residual-stream ops (matmulAddResidual, rmsNormMatmul, rmsNormMatmulSiluMul) on the GPU:
  * against the CPU backend (NMSE, as CudaOpsTest), and fused (gemv_add_bf16, gemv_norm_bf16,
  * gemv_norm_swiglu_bf16 at T <= 8, the GEMV forced on) against the same op with
- * setFuseNorm(false) (rmsNorm / add kernels beside the GEMV), bit for bit. Shapes cover
+ * setFuseNorm(false) (rmsNorm / add kernels beside the GEMV), bit for bit, the norm GEMVs with
+ * grids of several row tiles per block (the default) and of one tile per block. Shapes cover
  * rms_norm_bf16's blocks of 128, 256 and 512 threads, odd N, K not a multiple of 32, strided
  * residuals, T where the normed rows no longer fit the GEMV's shared memory (the pair runs) and
  * T > 8 (cuBLASLt).
@@ -47,6 +48,7 @@ class CudaNormFusionTest {
     @AfterEach
     void restore() {
         gpu.setFuseNorm(true);
+        gpu.setNormGemvBlocksPerSm(2);
         gpu.setGemvMode(CudaBackend.GemvMode.ON);
     }
 
@@ -127,6 +129,14 @@ class CudaNormFusionTest {
         Pair apart = h.out(t, n, DType.BF16, g);
         unfused(() -> op.run(gpu, Pair::g, apart.g()));
         assertBitsEqual(h, name, apart.g(), out.g());
+        // the fused GEMV's other grids: one block per row tile, and one block per SM
+        for (int perSm : new int[] {0, 1}) {
+            Pair other = h.out(t, n, DType.BF16, g);
+            gpu.setNormGemvBlocksPerSm(perSm);
+            op.run(gpu, Pair::g, other.g());
+            gpu.setNormGemvBlocksPerSm(2);
+            assertBitsEqual(h, name + " blocksPerSm=" + perSm, apart.g(), other.g());
+        }
     }
 
     /** One of the two norm ops on one backend, its inputs taken from their pairs by {@code side}. */

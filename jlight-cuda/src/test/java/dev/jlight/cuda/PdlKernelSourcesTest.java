@@ -84,14 +84,21 @@ class PdlKernelSourcesTest {
         String before = gemv.substring(gemv.indexOf("gemv_impl("), entry);
         assertFalse(before.contains("xr + kk") || before.contains("store(") || before.contains("gemv_norm_rows(")
                 || before.contains("__ld"), "gemv reads x or writes before pdl_entry(): " + before);
-        // every programmatic gemv kernel is one of gemv.cu's, a body that only calls gemv_impl
+        // every programmatic gemv kernel is one of gemv.cu's, a body that only calls gemv_impl or
+        // gemv_norm_tiles, whose first statement is a gemv_impl call that waits (FIRST not false)
         for (String name : Kernels.PDL_KERNELS) {
             if (name.startsWith("gemv_")) {
                 Matcher m = Pattern.compile("__global__[^;{]*?\\b" + Pattern.quote(name)
-                        + "\\s*\\([^{]*\\{\\s*gemv_impl<[^;]*;\\s*}").matcher(gemv);
+                        + "\\s*\\([^{]*\\{\\s*gemv_(impl|norm_tiles)<[^;]*;\\s*}").matcher(gemv);
                 assertTrue(m.find(), name + " is launched programmatically but is not a gemv_impl call in gemv.cu");
             }
         }
+        int tiles = gemv.indexOf("void gemv_norm_tiles(");
+        assertTrue(tiles > 0, "gemv.cu defines gemv_norm_tiles");
+        String body = gemv.substring(gemv.indexOf('{', tiles) + 1);
+        String first = body.substring(0, body.indexOf(';') + 1).strip();
+        assertTrue(first.startsWith("gemv_impl<bf16, SWIGLU, true>("),
+                "gemv_norm_tiles must start with the waiting first tile, not: " + first);
     }
 
     @Test

@@ -137,10 +137,10 @@ public final class LlamaDecodeBench {
         emit("- commit: " + commit + "; command: `" + command + "`");
         emit(String.format(Locale.ROOT, "- model: %s shape (%d layers, hidden %d, %d/%d heads, vocab %d), random bf16"
                         + " weights (%.2f GB); block size %d; attention %s, GEMV %s, fused rope+writeKv %s,"
-                + " norm and residual add in the GEMVs %s, programmatic dependent launch %s",
+                + " norm and residual add in the GEMVs %s (%d blocks per SM), programmatic dependent launch %s",
                 modelDir.getFileName(), config.numLayers(), h, config.numHeads(), config.numKvHeads(),
                 config.vocabSize(), weightGb, BLOCK, gpu.attentionKernel(), gpu.gemvMode(), gpu.fuseRopeKv(),
-                gpu.fuseNorm(), gpu.programmaticLaunch()));
+                gpu.fuseNorm(), gpu.normGemvBlocksPerSm(), gpu.programmaticLaunch()));
     }
 
     private void nameMatmuls() {
@@ -538,11 +538,18 @@ public final class LlamaDecodeBench {
     /**
      * The RMSNorms and residual adds inside the GEMVs (gemv_norm_*, gemv_add_bf16) against the
      * separate norm kernels, at batch 1 and 4 (both fused at Llama-3.1-8B) and 8 (the normed rows
-     * no longer fit the GEMV's shared memory: only the adds are fused).
+     * no longer fit the GEMV's shared memory: only the adds are fused); and at batch 1 the fused
+     * norm GEMVs' grid of one block per tile against the default few blocks per SM.
      */
     private String normVariants(int promptLen, int steps) {
-        return offThenOn(new int[] {1, 4, 8}, promptLen, steps, gpu::setFuseNorm, gpu.fuseNorm(),
-                "norm not fused into GEMV", "norm fused into GEMV");
+        int perSm = gpu.normGemvBlocksPerSm();
+        String fused = "norm fused into GEMV (" + perSm + " blocks per SM)";
+        String variants = offThenOn(new int[] {1, 4, 8}, promptLen, steps, gpu::setFuseNorm, gpu.fuseNorm(),
+                "norm not fused into GEMV", fused);
+        // the fused norm GEMVs' grid: one block per row tile (each block norms the rows) vs the default
+        return variants + offThenOn(new int[] {1}, promptLen, steps,
+                on -> gpu.setNormGemvBlocksPerSm(on ? perSm : 0), true, "norm fused, one block per GEMV tile",
+                fused);
     }
 
     /** The decode attention's L2 prefetch of its split's first K/V rows before its PDL wait, off vs on. */

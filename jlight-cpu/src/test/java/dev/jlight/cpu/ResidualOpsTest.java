@@ -61,45 +61,45 @@ class ResidualOpsTest {
         assertClose("matmulAddResidual", ref, ((CpuTensor) residual).toFloatArray());
     }
 
-    @ParameterizedTest(name = "rmsNormMatmul(T={0},N={1},K={2})")
-    @MethodSource("shapes")
-    void rmsNormMatmul(int t, int n, int k) {
-        SplittableRandom rnd = new SplittableRandom(37L * t + n + k);
-        float[] res = random(rnd, t * k, 3);
-        float[] nw = roundTo(DType.BF16, random(rnd, k, 1.5));
-        float[] w = roundTo(DType.BF16, random(rnd, n * k, 0.5));
-        Tensor residual = TestSupport.input(backend, res, t, k, true);
-        TestSupport.Padded out = new TestSupport.Padded(backend, t, n);
-        backend.rmsNormMatmul(out.view, backend.allocate(DType.F32, t, k), residual,
-                TestSupport.weight(backend, DType.BF16, nw, k), 1e-5f, TestSupport.weight(backend, DType.BF16, w, n, k));
-        out.checkSentinels("rmsNormMatmul");
-        assertClose("rmsNormMatmul", MatmulTest.reference(normed(res, nw, t, k, 1e-5f), w, t, n, k), out.values());
-        assertArrayEquals(res, ((CpuTensor) residual).toFloatArray(), "rmsNormMatmul writes its residual");
+    static Stream<Arguments> normShapes() {
+        return shapes().flatMap(a -> Stream.of(false, true).map(silu -> {
+            Object[] v = a.get();
+            return Arguments.of(v[0], v[1], v[2], silu);
+        }));
     }
 
-    @ParameterizedTest(name = "rmsNormMatmulSiluMul(T={0},I={1},K={2})")
-    @MethodSource("shapes")
-    void rmsNormMatmulSiluMul(int t, int inter, int k) {
-        SplittableRandom rnd = new SplittableRandom(41L * t + inter + k);
+    /** rmsNormMatmul, or rmsNormMatmulSiluMul (N is then I, the weight [2I, K] gate rows then up rows). */
+    @ParameterizedTest(name = "rmsNormMatmul(T={0},N={1},K={2},siluMul={3})")
+    @MethodSource("normShapes")
+    void rmsNormMatmul(int t, int n, int k, boolean siluMul) {
+        String name = siluMul ? "rmsNormMatmulSiluMul" : "rmsNormMatmul";
+        SplittableRandom rnd = new SplittableRandom(37L * t + n + k + (siluMul ? 1 : 0));
+        int rows = siluMul ? 2 * n : n;
         float[] res = random(rnd, t * k, 3);
         float[] nw = roundTo(DType.BF16, random(rnd, k, 1.5));
-        float[] gateUp = roundTo(DType.BF16, random(rnd, 2 * inter * k, 0.5));
+        float[] w = roundTo(DType.BF16, random(rnd, rows * k, 0.5));
         Tensor residual = TestSupport.input(backend, res, t, k, true);
-        TestSupport.Padded out = new TestSupport.Padded(backend, t, inter);
-        backend.rmsNormMatmulSiluMul(out.view, backend.allocate(DType.F32, t, 2L * inter),
-                backend.allocate(DType.F32, t, k), residual, TestSupport.weight(backend, DType.BF16, nw, k), 1e-5f,
-                TestSupport.weight(backend, DType.BF16, gateUp, 2L * inter, k));
-        out.checkSentinels("rmsNormMatmulSiluMul");
-        double[] gu = MatmulTest.reference(normed(res, nw, t, k, 1e-5f), gateUp, t, 2 * inter, k);
-        double[] ref = new double[t * inter];
-        for (int i = 0; i < t; i++) {
-            for (int j = 0; j < inter; j++) {
-                double g = gu[i * 2 * inter + j];
-                ref[i * inter + j] = g / (1 + Math.exp(-g)) * gu[i * 2 * inter + inter + j];
+        Tensor normWeight = TestSupport.weight(backend, DType.BF16, nw, k);
+        Tensor weight = TestSupport.weight(backend, DType.BF16, w, rows, k);
+        Tensor normed = backend.allocate(DType.F32, t, k);
+        TestSupport.Padded out = new TestSupport.Padded(backend, t, n);
+        if (siluMul) {
+            backend.rmsNormMatmulSiluMul(out.view, backend.allocate(DType.F32, t, rows), normed, residual, normWeight,
+                    1e-5f, weight);
+        } else {
+            backend.rmsNormMatmul(out.view, normed, residual, normWeight, 1e-5f, weight);
+        }
+        out.checkSentinels(name);
+        double[] product = MatmulTest.reference(normed(res, nw, t, k, 1e-5f), w, t, rows, k);
+        double[] ref = siluMul ? new double[t * n] : product;
+        for (int i = 0; siluMul && i < t; i++) {
+            for (int j = 0; j < n; j++) {
+                double g = product[i * rows + j];
+                ref[i * n + j] = g / (1 + Math.exp(-g)) * product[i * rows + n + j];
             }
         }
-        assertClose("rmsNormMatmulSiluMul", ref, out.values(), 1e-4);
-        assertArrayEquals(res, ((CpuTensor) residual).toFloatArray(), "rmsNormMatmulSiluMul writes its residual");
+        assertClose(name, ref, out.values(), siluMul ? 1e-4 : TestSupport.RTOL);
+        assertArrayEquals(res, ((CpuTensor) residual).toFloatArray(), name + " writes its residual");
     }
 
     /**

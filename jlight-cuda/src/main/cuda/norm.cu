@@ -7,12 +7,7 @@
 // allow it (cols % 8 == 0, 16-byte aligned) go 8 bf16 at a time through 16-byte loads and
 // stores; others take the scalar loop. Same math either way (f32, one rounding per output).
 #include "common.cuh"
-
-// 8 bf16 as one 16-byte word
-union Pack8 {
-    uint4 u;
-    bf16 h[8];
-};
+#include "rms.cuh"
 
 __device__ __forceinline__ bool aligned16(const void* p) { return ((uintptr_t) p & 15) == 0; }
 
@@ -27,24 +22,13 @@ extern "C" __global__ void rms_norm_bf16(bf16* out, const bf16* x, const bf16* w
         bf16* o = out + r * ldo;
         float ss = 0.0f;
         if (vec) {
+            // rms.cuh's order, which the gemv_norm_* prologues repeat
             int n8 = cols >> 3;
-            for (int c = threadIdx.x; c < n8; c += blockDim.x) {
-                Pack8 p;
-                p.u = reinterpret_cast<const uint4*>(xr)[c];
-#pragma unroll
-                for (int e = 0; e < 8; e++) {
-                    float v = to_f32(p.h[e]);
-                    ss += v * v;
-                }
-            }
+            ss = rms_partial(xr, n8, threadIdx.x, blockDim.x);
             float inv = rsqrtf(block_sum(ss, scratch) / cols + eps);
             for (int c = threadIdx.x; c < n8; c += blockDim.x) {
-                Pack8 p, q, res;
-                p.u = reinterpret_cast<const uint4*>(xr)[c];
-                q.u = reinterpret_cast<const uint4*>(w)[c];
-#pragma unroll
-                for (int e = 0; e < 8; e++) res.h[e] = __float2bfloat16_rn(to_f32(p.h[e]) * inv * to_f32(q.h[e]));
-                reinterpret_cast<uint4*>(o)[c] = res.u;
+                reinterpret_cast<uint4*>(o)[c] = rms_scale8(reinterpret_cast<const uint4*>(xr)[c],
+                                                            reinterpret_cast<const uint4*>(w)[c], inv);
             }
         } else {
             for (int c = threadIdx.x; c < cols; c += blockDim.x) {
@@ -86,12 +70,8 @@ extern "C" __global__ void add_rms_norm_bf16(bf16* out, bf16* res, const bf16* x
             float inv = rsqrtf(block_sum(ss, scratch) / cols + eps);
             // each thread rereads only the 16-byte words it wrote: no barrier needed
             for (int c = threadIdx.x; c < n8; c += blockDim.x) {
-                Pack8 a, q, res8;
-                a.u = reinterpret_cast<const uint4*>(rr)[c];
-                q.u = reinterpret_cast<const uint4*>(w)[c];
-#pragma unroll
-                for (int e = 0; e < 8; e++) res8.h[e] = __float2bfloat16_rn(to_f32(a.h[e]) * inv * to_f32(q.h[e]));
-                reinterpret_cast<uint4*>(o)[c] = res8.u;
+                reinterpret_cast<uint4*>(o)[c] = rms_scale8(reinterpret_cast<const uint4*>(rr)[c],
+                                                            reinterpret_cast<const uint4*>(w)[c], inv);
             }
         } else {
             for (int c = threadIdx.x; c < cols; c += blockDim.x) {

@@ -5,7 +5,7 @@
 //   paged_attention_split_g{G}_p{P}_bf16 + attention_combine_bf16 (every split count path),
 //   paged_attention_g{G}_bf16 (grouped, unsplit), paged_attention_decode (CUDA-core and tensor-core
 //   kernels), flash attention,
-//   gemv_{bf16,f32} (T = 1..8), read_floor, the moe_* kernels (router, align, grouped GEMMs, sum).
+//   gemv_{bf16,f32} (T = 1..8), gemv_norm_*, gemv_add_bf16, read_floor, the moe_* kernels (router, align, grouped GEMMs, sum).
 // Build and run: src/test/native/run-kernel-emu.sh (g++ with the CUDA headers for bf16).
 #include <barrier>
 #include <cmath>
@@ -181,6 +181,7 @@ using std::max;
 #include "../../main/cuda/attention_split.cu"
 #include "../../main/cuda/attention_decode.cu"
 #include "../../main/cuda/attention_decode_tc.cu"
+alignas(16) uint4 gemv_xs[48 * 1024 / 16];  // gemv_norm_*'s dynamic shared memory (the host's limit)
 #include "../../main/cuda/gemv.cu"
 #include "../../main/cuda/attention_flash.cu"
 #include "../../main/cuda/elementwise.cu"
@@ -405,7 +406,7 @@ static void gemv_case(int n, int k, long long ldx, long long ldw, long long ldo)
     std::vector<OutT> out((size_t) T * ldo);
     for (auto& v : out) v = (OutT) NAN;
     launch((n + GEMV_ROWS - 1) / GEMV_ROWS, 1, 32 * GEMV_WARPS,
-           [&] { gemv_impl<OutT, false>(out.data(), x.data(), w.data(), T, n, k, ldo, ldx, ldw); });
+           [&] { gemv_impl<OutT, false>(out.data(), x.data(), w.data(), T, n, k, ldo, ldx, ldw, blockIdx.x); });
     std::vector<float> got, want;
     for (int t = 0; t < T; t++) {
         for (int r = 0; r < n; r++) {
@@ -432,10 +433,10 @@ static void swiglu_case(int inter, int k, long long ldx, long long ldw, long lon
     for (auto& v : w) v = b(randn() * 0.05f);
     std::vector<bf16> gu((size_t) T * 2 * inter), pair((size_t) T * ldo, b(NAN)), fused((size_t) T * ldo, b(NAN));
     launch((2 * inter + GEMV_ROWS - 1) / GEMV_ROWS, 1, 32 * GEMV_WARPS,
-           [&] { gemv_impl<bf16, false>(gu.data(), x.data(), w.data(), T, 2 * inter, k, 2 * inter, ldx, ldw); });
+           [&] { gemv_impl<bf16, false>(gu.data(), x.data(), w.data(), T, 2 * inter, k, 2 * inter, ldx, ldw, blockIdx.x); });
     launch((inter + 255) / 256, T, 256, [&] { silu_mul_bf16(pair.data(), gu.data(), T, inter, ldo, 2 * inter); });
     launch((inter + GEMV_ROWS / 2 - 1) / (GEMV_ROWS / 2), 1, 32 * GEMV_WARPS,
-           [&] { gemv_impl<bf16, true>(fused.data(), x.data(), w.data(), T, inter, k, ldo, ldx, ldw); });
+           [&] { gemv_impl<bf16, true>(fused.data(), x.data(), w.data(), T, inter, k, ldo, ldx, ldw, blockIdx.x); });
     int bad = 0;
     for (int t = 0; t < T; t++) {
         for (long long c = 0; c < ldo; c++) {
@@ -447,6 +448,114 @@ static void swiglu_case(int inter, int k, long long ldx, long long ldw, long lon
     printf("%s gemv_swiglu T=%d I=%d K=%d: %d of %lld differ from gemv + silu_mul\n", bad ? "FAIL" : "ok  ", T, inter,
            k, bad, (long long) T * ldo);
     if (bad) failures++;
+}
+
+// ---- the norm and the residual add inside the GEMV ---------------------------------------------
+// CudaBackend.normThreads: the block size rms_norm_bf16 is launched with for a row of `cols`
+static int norm_threads(int cols) { return cols <= 1024 ? 128 : cols <= 4096 ? 256 : 512; }
+
+// gemv_norm_bf16 / gemv_norm_swiglu_bf16 (gemv_norm_tiles over `blocks` blocks) on the residual must give
+// the bits of rms_norm_bf16 into a buffer, then gemv_bf16 / gemv_swiglu_bf16 on it; nothing written
+// past n, the residual untouched. Rows past K in the residual are NaN (a read of them shows).
+template <int T, bool SWIGLU>
+static void norm_gemv_case(int n, int k, long long ldr, long long ldw, long long ldo, unsigned blocks = 1u << 30) {
+    if ((long long) T * gemv_norm_stride(k) * 2 > (long long) sizeof gemv_xs) {
+        printf("FAIL: norm_gemv_case T=%d K=%d does not fit the shared rows\n", T, k);
+        failures++;
+        return;
+    }
+    const long long wrows = SWIGLU ? 2LL * n : n;
+    std::vector<bf16> res((size_t) T * ldr), nw(k), w((size_t) wrows * ldw), normed((size_t) T * k);
+    for (auto& v : res) v = b(3.0f * randn());
+    for (int t = 0; t < T; t++) for (long long i = k; i < ldr; i++) res[t * ldr + i] = b(NAN);
+    for (auto& v : nw) v = b(1.0f + 0.1f * randn());
+    for (auto& v : w) v = b(randn() * 0.05f);
+    const std::vector<bf16> res0 = res;
+    const float eps = 1e-5f;
+    const int vthreads = norm_threads(k);
+    launch(T, 1, vthreads, [&] { rms_norm_bf16(normed.data(), res.data(), nw.data(), T, k, k, ldr, eps); });
+    std::vector<bf16> pair((size_t) T * ldo, b(NAN)), fused((size_t) T * ldo, b(NAN));
+    const unsigned grid = SWIGLU ? (n + GEMV_ROWS / 2 - 1) / (GEMV_ROWS / 2) : (n + GEMV_ROWS - 1) / GEMV_ROWS;
+    launch(grid, 1, 32 * GEMV_WARPS,
+           [&] { gemv_impl<bf16, SWIGLU>(pair.data(), normed.data(), w.data(), T, n, k, ldo, k, ldw, blockIdx.x); });
+    // fewer blocks than tiles: each takes several (gemv_norm_tiles), the shared rows normed once
+    launch(std::min(grid, blocks), 1, 32 * GEMV_WARPS, [&] {
+        gemv_norm_tiles<SWIGLU>(fused.data(), res.data(), nw.data(), w.data(), T, n, k, ldo, ldr, ldw, eps, vthreads);
+    });
+    int bad = 0;
+    for (size_t i = 0; i < pair.size(); i++) {
+        if (memcmp(&pair[i], &fused[i], sizeof(bf16)) != 0 && bad++ < 3) {
+            printf("  norm gemv T=%d i=%zu: pair %g fused %g\n", T, i, f(pair[i]), f(fused[i]));
+        }
+    }
+    // the last block's normed rows, still in the shared array (inv_rms_case checks their 1 / rms)
+    const bf16* xs = reinterpret_cast<const bf16*>(gemv_xs);
+    int badNormed = 0;
+    for (int t = 0; t < T; t++) {
+        for (int i = 0; i < k; i++) {
+            badNormed += memcmp(&xs[(size_t) t * gemv_norm_stride(k) + i], &normed[(size_t) t * k + i], sizeof(bf16)) != 0;
+        }
+    }
+    bad += badNormed;
+    const bool resSame = memcmp(res.data(), res0.data(), res.size() * sizeof(bf16)) == 0;
+    printf("%s gemv_norm%s T=%d N=%d K=%d threads=%d blocks=%u: %d of %zu outputs and %d of %d normed differ from rms_norm +"
+           " gemv%s\n", bad || !resSame ? "FAIL" : "ok  ", SWIGLU ? "_swiglu" : "", T, n, k, vthreads, std::min(grid, blocks),
+           bad - badNormed, pair.size(), badNormed, T * k, resSame ? "" : ", residual written");
+    if (bad || !resSame) failures++;
+}
+
+// gemv_inv_rms (256 threads) must give rms_norm_bf16's 1 / rms to the bit: its sum of squares
+// (rms_partial over the block, block_sum) with vthreads threads. The products and the normed rows
+// round most 1-ulp differences away, so an order of the sum other than rms_norm_bf16's shows only here.
+static void inv_rms_case(int k, long long ldx, int vthreads) {
+    const int T = GEMV_MAX_T;
+    std::vector<bf16> x((size_t) T * ldx);
+    for (auto& v : x) v = b(2.0f * randn());
+    const float eps = 1e-6f;
+    float want[GEMV_MAX_T], got[GEMV_MAX_T];
+    launch(T, 1, vthreads, [&] {  // rms_norm_bf16's vectorized path up to its inv
+        static float scratch[32];
+        const float ss = rms_partial(x.data() + blockIdx.x * ldx, k >> 3, threadIdx.x, blockDim.x);
+        const float inv = rsqrtf(block_sum(ss, scratch) / k + eps);
+        if (threadIdx.x == 0) want[blockIdx.x] = inv;
+    });
+    launch(1, 1, 32 * GEMV_WARPS, [&] {
+        static float inv[GEMV_MAX_T];
+        gemv_inv_rms(inv, x.data(), T, k, ldx, eps, vthreads);
+        if (threadIdx.x == 0) memcpy(got, inv, sizeof got);
+    });
+    const int bad = memcmp(want, got, sizeof got) != 0;
+    printf("%s gemv_inv_rms K=%d threads=%d: %s rms_norm_bf16's\n", bad ? "FAIL" : "ok  ", k, vthreads,
+           bad ? "differs from" : "the bits of");
+    failures += bad;
+}
+
+// gemv_add_bf16 (gemv_impl<bf16, false, false, true>) must give the bits of gemv_bf16 into a delta,
+// then add_bf16 of it into the residual, and leave the residual's columns past n alone
+template <int T>
+static void gemv_add_case(int n, int k, long long ldx, long long ldw, long long ldr) {
+    std::vector<bf16> x((size_t) T * ldx), w((size_t) n * ldw), res((size_t) T * ldr), delta((size_t) T * n);
+    for (auto& v : x) v = b(randn());
+    for (auto& v : w) v = b(randn() * 0.05f);
+    for (auto& v : res) v = b(4.0f * randn());
+    std::vector<bf16> pair = res, fused = res;
+    launch((n + GEMV_ROWS - 1) / GEMV_ROWS, 1, 32 * GEMV_WARPS,
+           [&] { gemv_impl<bf16, false>(delta.data(), x.data(), w.data(), T, n, k, n, ldx, ldw, blockIdx.x); });
+    launch((n + 255) / 256, T, 256, [&] { add_bf16(pair.data(), delta.data(), T, n, ldr, n); });
+    launch((n + GEMV_ROWS - 1) / GEMV_ROWS, 1, 32 * GEMV_WARPS,
+           [&] { gemv_impl<bf16, false, false, true>(fused.data(), x.data(), w.data(), T, n, k, ldr, ldx, ldw, blockIdx.x); });
+    int bad = 0, changed = 0;
+    for (size_t i = 0; i < pair.size(); i++) {
+        if (memcmp(&pair[i], &fused[i], sizeof(bf16)) != 0 && bad++ < 3) {
+            printf("  gemv_add T=%d i=%zu: pair %g fused %g\n", T, i, f(pair[i]), f(fused[i]));
+        }
+        changed += memcmp(&pair[i], &res[i], sizeof(bf16)) != 0;
+    }
+    // a kernel that wrote nothing would match a pair that added nothing: the add must show
+    const bool added = changed > T * n / 2;
+    printf("%s gemv_add T=%d N=%d K=%d: %d of %zu differ from gemv + add (%d changed)\n",
+           bad || !added ? "FAIL" : "ok  ", T, n, k, bad, pair.size(), changed);
+    if (bad || !added) failures++;
 }
 
 // ---- rms norm (vectorized and scalar paths) and rope (blocks over tokens and pairs) -------------
@@ -777,6 +886,37 @@ int main() {
     swiglu_case<1>(64, 4096, 4096, 4096, 64);
     swiglu_case<3>(37, 264, 272, 264, 40);
     swiglu_case<8>(13, 1032, 1032, 1040, 16);
+    // norm in the GEMV prologue: rms_norm_bf16's block of 128 (K <= 1024), 256 and 512 threads
+    // (two partial sums per real thread), K of one word, K not a multiple of 32, strided residual,
+    // odd N, T = 1..8 up to the shared rows' 48 KiB
+    norm_gemv_case<1, false>(37, 264, 264, 264, 40);
+    norm_gemv_case<1, false>(64, 4096, 4096, 4096, 64);
+    norm_gemv_case<3, false>(33, 1032, 1040, 1032, 48, 2);     // 3 tiles over 2 blocks
+    norm_gemv_case<2, false>(100, 520, 520, 520, 100, 3);      // 7 tiles over 3 blocks, the last short
+    norm_gemv_case<5, true>(37, 264, 264, 264, 37, 2);         // 5 gate/up tiles over 2 blocks
+    norm_gemv_case<2, false>(20, 8192, 8200, 8192, 20);
+    norm_gemv_case<5, false>(17, 4096, 4104, 4096, 17);
+    norm_gemv_case<8, false>(16, 2048, 2048, 2056, 16);
+    norm_gemv_case<7, false>(5, 8, 16, 8, 9);
+    norm_gemv_case<4, false>(31, 1000, 1008, 1000, 31);
+    norm_gemv_case<1, true>(64, 4096, 4096, 4096, 64);
+    norm_gemv_case<4, true>(13, 1032, 1040, 1032, 16);
+    norm_gemv_case<8, true>(9, 520, 528, 520, 9);
+    norm_gemv_case<2, true>(24, 5120, 5120, 5120, 24);
+    // 1 / rms in rms_norm_bf16's order for each of its block sizes, several sizes each
+    inv_rms_case(264, 264, 128);
+    inv_rms_case(1000, 1008, 128);
+    inv_rms_case(4096, 4096, 256);
+    inv_rms_case(2056, 2064, 256);
+    inv_rms_case(8192, 8200, 512);
+    inv_rms_case(5120, 5120, 512);
+    inv_rms_case(8, 8, 128);
+    // residual add in the GEMV epilogue
+    gemv_add_case<1>(64, 4096, 4096, 4096, 64);
+    gemv_add_case<2>(37, 1032, 1040, 1032, 40);
+    gemv_add_case<5>(100, 264, 264, 272, 104);
+    gemv_add_case<8>(17, 14336, 14336, 14336, 17);
+    gemv_add_case<3>(5, 8, 8, 16, 8);
     // moe: N and K tails (H, I not multiples of the tiles), idle experts, k = 1 and k = E, many experts
     moe_case(3, 4, 2, 64, 128, 3, true);
     moe_case(70, 8, 2, 136, 200, 5, true, 64);  // down in 4 K slices, the last one short

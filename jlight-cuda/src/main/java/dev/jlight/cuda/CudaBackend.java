@@ -137,6 +137,17 @@ public final class CudaBackend implements Backend {
     /** gemv_swiglu_bf16 for matmulSiluMul at T <= 8 unless -Djlight.cuda.fuseSwiGlu=false. */
     private boolean fuseSwiGlu = !"false".equals(System.getProperty("jlight.cuda.fuseSwiGlu"));
     /**
+     * gemv_norm_* / gemv_add_bf16 for rmsNormMatmul(SiluMul) / matmulAddResidual where the GEMV
+     * runs, unless -Djlight.cuda.fuseNorm=false (then Backend's compositions: rmsNorm, add).
+     */
+    private boolean fuseNorm = !"false".equals(System.getProperty("jlight.cuda.fuseNorm"));
+    /**
+     * Blocks per SM of the gemv_norm_* grid, each taking several row tiles after one norm prologue
+     * (0: one block per tile, the plain GEMV's grid); 2 = the blocks one SM holds at once
+     * (__launch_bounds__(256, 2)). -Djlight.cuda.normGemvBlocksPerSm=N.
+     */
+    private int normGemvBlocksPerSm = Integer.getInteger("jlight.cuda.normGemvBlocksPerSm", 2);
+    /**
      * K/V rows per decode-attention block prefetched into L2 before its PDL wait, when the step's
      * context is split (few blocks: batch 1 to ~32 at Llama-3.1-8B); 64 covers a batch-1 split.
      * Measured on the H100 (docs/results/2026-11-26-s4-run1-prefetch): batch 1 6.420 ms with
@@ -813,6 +824,113 @@ public final class CudaBackend implements Backend {
         siluMul(o, g);
     }
 
+    /**
+     * Where the matmul would run on the GEMV kernel (T <= 8, the shape's GEMV choice),
+     * gemv_add_bf16 adds the product into the residual in its epilogue (bit-identical to matmul
+     * into delta, then add); otherwise that pair.
+     */
+    @Override
+    public void matmulAddResidual(Tensor residual, Tensor delta, Tensor x, Tensor w) {
+        enter();
+        CudaTensor r = bf16(residual, "matmulAddResidual"), xx = bf16(x, "matmulAddResidual"),
+                ww = bf16(w, "matmulAddResidual");
+        long t = xx.rows(), k = xx.cols(), n = ww.rows();
+        if (ww.cols() != k || r.rows() != t || r.cols() != n) {
+            throw shapeError("matmulAddResidual", "residual " + r + " += x " + xx + " · wᵀ " + ww);
+        }
+        if (fuseNorm && t > 0 && n > 0 && gemvApplies(r, xx, ww)
+                && Boolean.TRUE.equals(gemvChoiceKnown(t, n, k, DType.BF16))) {
+            launch("gemv_add_bf16", gemvBlocks(n, GEMV_ROWS_PER_BLOCK), 1, GEMV_THREADS, 0,
+                    () -> "matmulAddResidual(T=" + t + ",N=" + n + ",K=" + k + ")", r.ptr(), xx.ptr(), ww.ptr(),
+                    (int) t, (int) n, (int) k, r.rowStride(), xx.rowStride(), ww.rowStride());
+            return;
+        }
+        matmul(delta, x, w);
+        add(residual, delta);
+    }
+
+    /**
+     * Where the matmul would run on the GEMV kernel, gemv_norm_bf16 norms the residual in its
+     * prologue (bit-identical to rmsNorm into normed, then the GEMV); otherwise that pair.
+     */
+    @Override
+    public void rmsNormMatmul(Tensor out, Tensor normed, Tensor residual, Tensor normWeight, float eps, Tensor w) {
+        enter();
+        CudaTensor o = bf16(out, "rmsNormMatmul"), r = bf16(residual, "rmsNormMatmul"),
+                nw = bf16(normWeight, "rmsNormMatmul"), ww = bf16(w, "rmsNormMatmul");
+        long t = r.rows(), k = r.cols(), n = ww.rows();
+        if (ww.cols() != k || o.rows() != t || o.cols() != n || nw.numel() != k) {
+            throw shapeError("rmsNormMatmul", "out " + o + " = rmsNorm(residual " + r + ", weight " + nw + ") · wᵀ " + ww);
+        }
+        if (normFuses(o, r, nw, ww) && Boolean.TRUE.equals(gemvChoiceKnown(t, n, k, DType.BF16))) {
+            launch("gemv_norm_bf16", normGemvBlocks(n, GEMV_ROWS_PER_BLOCK), 1, GEMV_THREADS, gemvNormSmemBytes(t, k),
+                    () -> "rmsNormMatmul(T=" + t + ",N=" + n + ",K=" + k + ")", o.ptr(), r.ptr(), nw.ptr(), ww.ptr(),
+                    (int) t, (int) n, (int) k, o.rowStride(), r.rowStride(), ww.rowStride(), eps, normThreads(k));
+            return;
+        }
+        rmsNorm(normed, residual, normWeight, eps);
+        matmul(out, normed, w);
+    }
+
+    /**
+     * Where matmulSiluMul would run gemv_swiglu_bf16, gemv_norm_swiglu_bf16 norms the residual in
+     * its prologue (bit-identical to rmsNorm into normed, then matmulSiluMul); otherwise that pair.
+     */
+    @Override
+    public void rmsNormMatmulSiluMul(Tensor out, Tensor gu, Tensor normed, Tensor residual, Tensor normWeight,
+                                     float eps, Tensor gateUp) {
+        enter();
+        CudaTensor o = bf16(out, "rmsNormMatmulSiluMul"), r = bf16(residual, "rmsNormMatmulSiluMul"),
+                nw = bf16(normWeight, "rmsNormMatmulSiluMul"), ww = bf16(gateUp, "rmsNormMatmulSiluMul");
+        long t = r.rows(), k = r.cols(), inter = o.cols();
+        if (ww.cols() != k || ww.rows() != 2 * inter || o.rows() != t || nw.numel() != k) {
+            throw shapeError("rmsNormMatmulSiluMul", "out " + o + " = silu·mul(rmsNorm(residual " + r + ", weight "
+                    + nw + ") · gateUpᵀ " + ww + ")");
+        }
+        if (fuseSwiGlu && inter > 0 && normFuses(bf16(gu, "rmsNormMatmulSiluMul"), r, nw, ww)
+                && Boolean.TRUE.equals(gemvChoiceKnown(t, 2 * inter, k, DType.BF16))) {
+            launch("gemv_norm_swiglu_bf16", normGemvBlocks(inter, GEMV_ROWS_PER_BLOCK / 2), 1, GEMV_THREADS,
+                    gemvNormSmemBytes(t, k), () -> "rmsNormMatmulSiluMul(T=" + t + ",I=" + inter + ",K=" + k + ")",
+                    o.ptr(), r.ptr(), nw.ptr(), ww.ptr(), (int) t, (int) inter, (int) k, o.rowStride(), r.rowStride(),
+                    ww.rowStride(), eps, normThreads(k));
+            return;
+        }
+        rmsNorm(normed, residual, normWeight, eps);
+        matmulSiluMul(out, gu, normed, gateUp);
+    }
+
+    /**
+     * Whether gemv_norm_* may take rmsNorm(residual) · wᵀ (out: the product's [T, N] output): the
+     * GEMV applies, the residual rows and the norm weight are whole 16-byte words (rms_norm_bf16's
+     * vectorized path, whose bits the prologue repeats), and the T normed rows fit the shared memory.
+     */
+    private boolean normFuses(CudaTensor out, CudaTensor residual, CudaTensor normWeight, CudaTensor w) {
+        long t = residual.rows(), k = residual.cols();
+        return fuseNorm && t > 0 && w.rows() > 0 && gemvApplies(out, residual, w) && residual.rowStride() % 8 == 0
+                && normWeight.ptr() % 16 == 0 && gemvNormSmemBytes(t, k) <= GEMV_NORM_SMEM_MAX;
+    }
+
+    /**
+     * gemv_norm_*'s dynamic shared memory: t normed rows of gemv_norm_stride(k) bf16 (gemv.cu: k
+     * rounded up to 64, plus 32, so two tokens' rows fall in different banks).
+     */
+    static int gemvNormSmemBytes(long t, long k) {
+        return (int) Math.min(Integer.MAX_VALUE, t * (((k + 63) & ~63L) + 32) * 2);
+    }
+
+    /** What a launch gets without opting in to more (cuFuncSetAttribute): T = 5 at K = 4096, 2 at 8192. */
+    static final int GEMV_NORM_SMEM_MAX = 48 << 10;
+
+    private static int gemvBlocks(long rows, int perBlock) {
+        return (int) ((rows + perBlock - 1) / perBlock);
+    }
+
+    /** gemv_norm_*'s grid: one block per tile, or normGemvBlocksPerSm per SM where that is fewer. */
+    private int normGemvBlocks(long rows, int perBlock) {
+        int tiles = gemvBlocks(rows, perBlock);
+        return normGemvBlocksPerSm <= 0 ? tiles : (int) Math.min(tiles, (long) normGemvBlocksPerSm * smCount);
+    }
+
     /** The GEMV kernel (gemv.cu): 8 warps per block, all on the block's 16 rows, each a share of K. */
     private static final int GEMV_THREADS = 256;
     private static final int GEMV_ROWS_PER_BLOCK = 16;
@@ -1146,6 +1264,27 @@ public final class CudaBackend implements Backend {
     /** Whether {@link #ropeAndWriteKv} runs the fused kernel (benchmarks compare both). */
     public void setFuseRopeKv(boolean fuse) {
         this.fuseRopeKv = fuse;
+    }
+
+    /** Benchmarks compare the norm and residual add inside the GEMVs with the separate kernels. */
+    public void setFuseNorm(boolean fuse) {
+        this.fuseNorm = fuse;
+    }
+
+    public boolean fuseNorm() {
+        return fuseNorm;
+    }
+
+    /** See normGemvBlocksPerSm: 0 gives gemv_norm_* one block per row tile. */
+    public void setNormGemvBlocksPerSm(int blocksPerSm) {
+        if (blocksPerSm < 0) {
+            throw new IllegalArgumentException("normGemvBlocksPerSm " + blocksPerSm + " < 0");
+        }
+        this.normGemvBlocksPerSm = blocksPerSm;
+    }
+
+    public int normGemvBlocksPerSm() {
+        return normGemvBlocksPerSm;
     }
 
     /** Benchmarks compare the fused gate/up + silu·mul GEMV with the pair. */

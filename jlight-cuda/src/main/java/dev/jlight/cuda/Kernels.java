@@ -41,7 +41,8 @@ final class Kernels {
      * inputs before they are complete. PdlKernelSourcesTest checks each name against the sources.
      * The decode step's kernels: at batch 1 nearly all of its ~290 launches are these.
      */
-    static final Set<String> PDL_KERNELS = Set.of("gemv_bf16", "gemv_f32", "gemv_swiglu_bf16", "rms_norm_bf16",
+    static final Set<String> PDL_KERNELS = Set.of("gemv_bf16", "gemv_f32", "gemv_swiglu_bf16", "gemv_add_bf16",
+            "gemv_norm_bf16", "gemv_norm_swiglu_bf16", "rms_norm_bf16",
             "add_rms_norm_bf16", "rope_neox_bf16", "rope_write_kv_bf16", "silu_mul_bf16", "add_bias_bf16",
             "add_bias_f32", "add_bf16", "add_f32", "scale_bf16", "scale_f32", "gather_rows_bf16", "gather_rows_f32",
             "sample_rows_f32");

@@ -1,5 +1,6 @@
 package dev.jlight.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -21,6 +22,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The whole Llama forward (fused QKV and gate/up through concatRows, bf16 activations, f32
@@ -77,6 +79,43 @@ class CudaLlamaModelTest {
                 }
             }
             System.out.println(gpu.arena().summary());
+        }
+    }
+
+    /**
+     * The norms and residual adds inside the GEMVs (the default) give the logits of the separate
+     * norm and add kernels bit for bit: a prefill (cuBLASLt, the same ops either way), then decode
+     * steps of 1, 3 or 8 tokens, where the GEMV (forced on, so both take it) runs fused.
+     */
+    @ParameterizedTest(name = "norm fused into the GEMVs, {0} sequences: same logit bits")
+    @ValueSource(ints = {1, 3, 8})
+    void normFusionKeepsTheLogitBits(int numSeqs) throws Exception {
+        CudaBackend.Availability a = CudaBackend.probe();
+        assumeTrue(a.available(), () -> "skipped, no GPU backend here: " + a.reason());
+        ModelConfig config = ModelConfig.parse(Path.of("config.json"), new ObjectMapper().readTree(CONFIG));
+        try (CudaBackend gpu = new CudaBackend(CudaBackend.Options.defaults().withArenaBytes(2L << 30));
+             Model m = ModelLoader.load(config, new DummyWeights(DType.BF16, 7), gpu, LoadProgress.NONE)) {
+            gpu.setGemvMode(CudaBackend.GemvMode.ON);
+            StaticBatch fb = new StaticBatch(numSeqs, 64, 16);
+            StaticBatch ub = new StaticBatch(numSeqs, 64, 16);
+            try (KvCache fk = gpu.allocateKvCache(m.kvCacheSpec(fb.blocksNeeded(), 16));
+                 KvCache uk = gpu.allocateKvCache(m.kvCacheSpec(ub.blocksNeeded(), 16))) {
+                Random r = new Random(numSeqs);
+                int[][] tokens = new int[numSeqs][];
+                for (int s = 0; s < numSeqs; s++) {
+                    tokens[s] = r.ints(1 + 4 * s, 0, config.vocabSize()).toArray();
+                }
+                for (int step = 0; step < 4; step++) {
+                    gpu.setFuseNorm(true);
+                    float[] fused = m.forward(fb.next(tokens), fk);
+                    gpu.setFuseNorm(false);
+                    float[] apart = m.forward(ub.next(tokens), uk);
+                    assertArrayEquals(apart, fused, "step " + step);
+                    for (int s = 0; s < numSeqs; s++) {
+                        tokens[s] = new int[] {argmax(fused, s, config.vocabSize())};
+                    }
+                }
+            }
         }
     }
 

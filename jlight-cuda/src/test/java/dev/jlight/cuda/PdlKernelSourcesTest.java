@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * driver run kernels one after the other). So the sources are checked instead: every kernel
  * Kernels.PDL_KERNELS names (and every kernel of a PDL_KERNEL_PREFIXES family) is defined in
  * src/main/cuda with pdl_entry() as the first statement of its body — except the gemv kernels,
- * whose bodies call gemv_impl, where pdl_entry() follows only pointer arithmetic; that one is
+ * whose bodies only call gemv_impl, where pdl_entry() follows only pointer arithmetic; that one is
  * checked by name.
  */
 class PdlKernelSourcesTest {
@@ -79,10 +79,26 @@ class PdlKernelSourcesTest {
         String gemv = Files.readString(SOURCES.resolve("gemv.cu"));
         int entry = gemv.indexOf("pdl_entry();");
         assertTrue(entry > 0, "gemv.cu has no pdl_entry()");
-        // before the wait: only the weight loads (load_w); x, out and partial sums come after it
+        // before the wait: only pointer arithmetic; x (or the residual the norm reads), out and
+        // partial sums come after it
         String before = gemv.substring(gemv.indexOf("gemv_impl("), entry);
-        assertFalse(before.contains("xr + kk") || before.contains("store(out"), "gemv reads x or writes before pdl_entry()");
-        assertTrue(definitions(gemv, "gemv_bf16|gemv_f32", false).size() == 2, "gemv kernels call gemv_impl");
+        assertFalse(before.contains("xr + kk") || before.contains("store(") || before.contains("gemv_norm_rows(")
+                || before.contains("__ld"), "gemv reads x or writes before pdl_entry(): " + before);
+        // every programmatic gemv kernel is one of gemv.cu's, a body that only calls gemv_impl or
+        // gemv_norm_tiles, whose first statement is a gemv_impl call that waits (FIRST not false)
+        for (String name : Kernels.PDL_KERNELS) {
+            if (name.startsWith("gemv_")) {
+                Matcher m = Pattern.compile("__global__[^;{]*?\\b" + Pattern.quote(name)
+                        + "\\s*\\([^{]*\\{\\s*gemv_(impl|norm_tiles)<[^;]*;\\s*}").matcher(gemv);
+                assertTrue(m.find(), name + " is launched programmatically but is not a gemv_impl call in gemv.cu");
+            }
+        }
+        int tiles = gemv.indexOf("void gemv_norm_tiles(");
+        assertTrue(tiles > 0, "gemv.cu defines gemv_norm_tiles");
+        String body = gemv.substring(gemv.indexOf('{', tiles) + 1);
+        String first = body.substring(0, body.indexOf(';') + 1).strip();
+        assertTrue(first.startsWith("gemv_impl<bf16, SWIGLU, true>("),
+                "gemv_norm_tiles must start with the waiting first tile, not: " + first);
     }
 
     @Test

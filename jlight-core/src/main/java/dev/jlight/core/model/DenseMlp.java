@@ -10,9 +10,22 @@ import dev.jlight.core.backend.Tensor;
 public record DenseMlp(Backend backend, Tensor gateUp, Tensor down, int intermediate) implements FeedForward {
     @Override
     public void forward(Tensor out, Tensor x, StepScratch scratch) {
-        Tensor gu = scratch.rows("mlp.gateUp", backend.activationDType(), 2L * intermediate);
         Tensor act = scratch.rows("mlp.act", backend.activationDType(), intermediate);
-        backend.matmulSiluMul(act, gu, x, gateUp);
+        backend.matmulSiluMul(act, gateUp(scratch), x, gateUp);
         backend.matmul(out, act, down);
+    }
+
+    /** The pre-norm in the gate/up matmul and the residual add in the down matmul (see Backend). */
+    @Override
+    public void addToResidual(Tensor residual, Tensor normWeight, float eps, Tensor normed, Tensor delta,
+                              StepScratch scratch) {
+        Tensor act = scratch.rows("mlp.act", backend.activationDType(), intermediate);
+        backend.rmsNormMatmulSiluMul(act, gateUp(scratch), normed, residual, normWeight, eps, gateUp);
+        backend.matmulAddResidual(residual, delta, act, down);
+    }
+
+    /** Scratch for the gate/up product [T, 2I], written only where silu·mul is not fused in. */
+    private Tensor gateUp(StepScratch scratch) {
+        return scratch.rows("mlp.gateUp", backend.activationDType(), 2L * intermediate);
     }
 }

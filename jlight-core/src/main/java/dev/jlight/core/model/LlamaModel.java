@@ -20,13 +20,16 @@ import java.util.List;
  * LlamaForCausalLM layout): pre-norm decoder layers of GQA attention with rotary embeddings and
  * a SwiGLU MLP. Only the math lives here; the engine supplies the flat batch and the paged cache.
  *
- * <p>The residual stream is updated with the fused {@code addRmsNorm}: each sub-layer's output
- * is added to the residual by the norm that follows it (the next layer's input norm, or the
- * final norm), so no separate add pass is made.
+ * <p>The residual stream is read only through the norm of the matmul after it and written only
+ * by the matmul that ends each sub-layer ({@code rmsNormMatmul}, {@code matmulAddResidual}), so
+ * a backend can fold both into its matmuls. Where a hook must see a sub-layer's output
+ * ({@link #fusesResidualIntoMatmuls}), the output goes to a delta buffer and is added to the
+ * residual by the norm that follows it ({@code addRmsNorm}).
  *
  * <p>Variants override hooks instead of copying the forward: {@link #qkvBias()} (Qwen2),
  * {@link #loadFeedForward} (Mixtral's experts), {@link #scaleEmbeddings},
- * {@link #scaleSubLayerOutput} and {@link #postProcessLogits} (MiniCPM).
+ * {@link #scaleSubLayerOutput} and {@link #postProcessLogits} (MiniCPM),
+ * {@link #fusesResidualIntoMatmuls} (MiniCPM, Mixtral).
  */
 public class LlamaModel implements Model {
     /** HF weight names of layer i start with this. */
@@ -236,11 +239,49 @@ public class LlamaModel implements Model {
         backend.embedding(b.residual(), embedTokens, b.ids());
         scaleEmbeddings(b.residual());
         scratch.begin(batch.numTokens());
+        if (fusesResidualIntoMatmuls()) {
+            layersFused(b, kv, meta);
+        } else {
+            layersWithDeltas(b, kv, meta);
+        }
+        if (r == 0) {
+            return false;
+        }
+        backend.gatherRows(b.selected(), b.normed(), b.logitRows());
+        backend.matmul(b.logits(), b.selected(), lmHead);
+        postProcessLogits(b.logits());
+        return true;
+    }
+
+    /**
+     * The layers with every norm taken by the matmul after it and every sub-layer output added by
+     * the matmul that makes it (see Backend#rmsNormMatmul, #matmulAddResidual): the residual is
+     * complete after each sub-layer, so the final norm has nothing pending.
+     */
+    private void layersFused(StepBuffers.Views b, KvCache kv, AttentionMetadata meta) {
+        float eps = (float) config.rmsNormEps();
+        for (int i = 0; i < layers.size(); i++) {
+            Layer layer = layers.get(i);
+            backend.rmsNormMatmul(b.qkv(), b.normed(), b.residual(), layer.inputNorm(), eps, layer.qkv());
+            attention(b, layer, i, kv, meta);
+            backend.matmulAddResidual(b.residual(), b.delta(), b.attnOut(), layer.o());
+            layer.ffn().addToResidual(b.residual(), layer.postNorm(), eps, b.normed(), b.delta(), scratch);
+        }
+        backend.rmsNorm(b.normed(), b.residual(), finalNorm, eps);
+    }
+
+    /**
+     * The layers with each sub-layer's output in b.delta(), where {@link #scaleSubLayerOutput}
+     * must see it; the norm after it does the residual add (addRmsNorm).
+     */
+    private void layersWithDeltas(StepBuffers.Views b, KvCache kv, AttentionMetadata meta) {
         Tensor pendingDelta = null; // sub-layer output not yet added to the residual
         for (int i = 0; i < layers.size(); i++) {
             Layer layer = layers.get(i);
             normInto(b, pendingDelta, layer.inputNorm());
+            backend.matmul(b.qkv(), b.normed(), layer.qkv());
             attention(b, layer, i, kv, meta);
+            backend.matmul(b.delta(), b.attnOut(), layer.o());
             scaleSubLayerOutput(b.delta());
             backend.addRmsNorm(b.normed(), b.residual(), b.delta(), layer.postNorm(), (float) config.rmsNormEps());
             layer.ffn().forward(b.delta(), b.normed(), scratch);
@@ -248,12 +289,14 @@ public class LlamaModel implements Model {
             pendingDelta = b.delta();
         }
         normInto(b, pendingDelta, finalNorm);
-        if (r == 0) {
-            return false;
-        }
-        backend.gatherRows(b.selected(), b.normed(), b.logitRows());
-        backend.matmul(b.logits(), b.selected(), lmHead);
-        postProcessLogits(b.logits());
+    }
+
+    /**
+     * Whether the layers may add each sub-layer's output straight into the residual stream
+     * (layersFused): true unless something must see the output first ({@link #scaleSubLayerOutput}
+     * in MiniCPM) or the feed-forward's ops gain nothing from it (Mixtral's experts).
+     */
+    protected boolean fusesResidualIntoMatmuls() {
         return true;
     }
 
@@ -267,10 +310,10 @@ public class LlamaModel implements Model {
         }
     }
 
+    /** attnOut = attention over the layer's q, k, v (already in b.qkv()), with k and v cached. */
     private void attention(StepBuffers.Views b, Layer layer, int index, KvCache kv, AttentionMetadata meta) {
         int q = config.qDim();
         int kvd = config.kvDim();
-        backend.matmul(b.qkv(), b.normed(), layer.qkv());
         Tensor qv = backend.sliceCols(b.qkv(), 0, q);
         Tensor kvK = backend.sliceCols(b.qkv(), q, q + kvd);
         Tensor kvV = backend.sliceCols(b.qkv(), q + kvd, q + 2L * kvd);
@@ -282,7 +325,6 @@ public class LlamaModel implements Model {
         backend.ropeAndWriteKv(qv, kvK, kvV, b.positions(), rope, config.numHeads(), config.numKvHeads(), kv, index,
                 meta);
         backend.attention(b.attnOut(), qv, kv, index, meta, config.numHeads(), attentionScale);
-        backend.matmul(b.delta(), b.attnOut(), layer.o());
     }
 
     /** Hook for architectures that scale the token embeddings (MiniCPM). residual [T,H]. */

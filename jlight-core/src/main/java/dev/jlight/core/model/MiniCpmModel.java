@@ -35,6 +35,12 @@ public final class MiniCpmModel extends LlamaModel {
         backend.scale(residual, (float) scaling.embedding());
     }
 
+    /** Every sub-layer output is scaled before it joins the residual stream. */
+    @Override
+    protected boolean fusesResidualIntoMatmuls() {
+        return false;
+    }
+
     @Override
     protected void scaleSubLayerOutput(Tensor delta) {
         backend.scale(delta, (float) scaling.residual());

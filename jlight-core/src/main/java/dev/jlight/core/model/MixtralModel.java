@@ -32,6 +32,15 @@ public final class MixtralModel extends LlamaModel {
         return config;
     }
 
+    /**
+     * The experts' output is a delta (moeExperts sums it), so folding the attention's norm and add
+     * into its matmuls would only move the add and the norm next to the experts: no launch saved.
+     */
+    @Override
+    protected boolean fusesResidualIntoMatmuls() {
+        return false;
+    }
+
     @Override
     protected FeedForward loadFeedForward(Weights w, LoadProgress p, int i) {
         MoeSpec spec = MoeSpec.mixtral(config);

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 
 /**
  * Model-level GPU latency of a Llama at a real shape (default Llama-3.1-8B,
@@ -136,10 +137,10 @@ public final class LlamaDecodeBench {
         emit("- commit: " + commit + "; command: `" + command + "`");
         emit(String.format(Locale.ROOT, "- model: %s shape (%d layers, hidden %d, %d/%d heads, vocab %d), random bf16"
                         + " weights (%.2f GB); block size %d; attention %s, GEMV %s, fused rope+writeKv %s,"
-                + " programmatic dependent launch %s",
+                + " norm and residual add in the GEMVs %s (%d blocks per SM), programmatic dependent launch %s",
                 modelDir.getFileName(), config.numLayers(), h, config.numHeads(), config.numKvHeads(),
                 config.vocabSize(), weightGb, BLOCK, gpu.attentionKernel(), gpu.gemvMode(), gpu.fuseRopeKv(),
-                gpu.programmaticLaunch()));
+                gpu.fuseNorm(), gpu.normGemvBlocksPerSm(), gpu.programmaticLaunch()));
     }
 
     private void nameMatmuls() {
@@ -478,7 +479,8 @@ public final class LlamaDecodeBench {
      * Graphed ids-only steps at batch 1 and 64 under settings other than the defaults, measured in
      * the same run as the table above: decode-attention split sizes other than SplitPlan's, the
      * CUDA-core decode attention instead of the tensor-core one, and the GEMV for every T <= 8
-     * matmul instead of AUTO's timed choice. What a default should be.
+     * matmul instead of AUTO's timed choice, the norms and residual adds apart from the GEMVs.
+     * What a default should be.
      */
     private String variants(int promptLen, int steps) {
         StringBuilder sb = new StringBuilder("Variants (graphs, ids only, ms/step; same run):");
@@ -525,39 +527,57 @@ public final class LlamaDecodeBench {
             gpu.setGemvMode(gm);
             gpu.setFuseSwiGlu(true);
         }
+        sb.append(normVariants(promptLen, steps));
         sb.append(prefetchVariants(promptLen, steps));
-        for (int bs : new int[] {32, 64, 128}) {
-            DecodeSeqs s = new DecodeSeqs(bs, promptLen, promptLen + steps + 8);
-            try (KvCache kv = gpu.allocateKvCache(model.kvCacheSpec(s.blocksNeeded(), BLOCK))) {
-                gpu.setTuneMatmuls(false);
-                sb.append(String.format(Locale.ROOT, " batch %d cuBLASLt heuristic's first algorithm %.3f;", bs,
-                        graphSteps(bs, s, kv, steps, true, "cuBLASLt untuned")));
-                gpu.setTuneMatmuls(true);
-                sb.append(String.format(Locale.ROOT, " batch %d timed cuBLASLt algorithms (default) %.3f;", bs,
-                        graphSteps(bs, s, kv, steps, true, "cuBLASLt tuned")));
-            } finally {
-                gpu.setTuneMatmuls(true);
-            }
-        }
+        sb.append(offThenOn(new int[] {32, 64, 128}, promptLen, steps, gpu::setTuneMatmuls, true,
+                "cuBLASLt heuristic's first algorithm", "timed cuBLASLt algorithms (default)"));
         System.out.println(sb);
         return sb.toString();
     }
 
+    /**
+     * The RMSNorms and residual adds inside the GEMVs (gemv_norm_*, gemv_add_bf16) against the
+     * separate norm kernels, at batch 1 and 4 (both fused at Llama-3.1-8B) and 8 (the normed rows
+     * no longer fit the GEMV's shared memory: only the adds are fused); and at batch 1 the fused
+     * norm GEMVs' grid of one block per tile against the default few blocks per SM.
+     */
+    private String normVariants(int promptLen, int steps) {
+        int perSm = gpu.normGemvBlocksPerSm();
+        String fused = "norm fused into GEMV (" + perSm + " blocks per SM)";
+        String variants = offThenOn(new int[] {1, 4, 8}, promptLen, steps, gpu::setFuseNorm, gpu.fuseNorm(),
+                "norm not fused into GEMV", fused);
+        // the fused norm GEMVs' grid: one block per row tile (each block norms the rows) vs the default
+        return variants + offThenOn(new int[] {1}, promptLen, steps,
+                on -> gpu.setNormGemvBlocksPerSm(on ? perSm : 0), true, "norm fused, one block per GEMV tile",
+                fused);
+    }
+
     /** The decode attention's L2 prefetch of its split's first K/V rows before its PDL wait, off vs on. */
     private String prefetchVariants(int promptLen, int steps) {
-        StringBuilder sb = new StringBuilder();
         int rows = gpu.attentionPrefetch();
-        for (int bs : new int[] {1, 8}) {   // larger batches do not split: no prefetch
+        // larger batches do not split: no prefetch
+        return offThenOn(new int[] {1, 8}, promptLen, steps, on -> gpu.setAttentionPrefetch(on ? rows : 0), true,
+                "no attention L2 prefetch", "attention L2 prefetch " + rows + " rows (default)");
+    }
+
+    /**
+     * Graphed ids-only steps at each batch size with a setting off, then on (" batch N label ms;"
+     * each), the setting left at {@code restore} afterwards.
+     */
+    private String offThenOn(int[] batches, int promptLen, int steps, Consumer<Boolean> set, boolean restore,
+                             String offLabel, String onLabel) {
+        StringBuilder sb = new StringBuilder();
+        for (int bs : batches) {
             DecodeSeqs seqs = new DecodeSeqs(bs, promptLen, promptLen + steps + 8);
             try (KvCache kv = gpu.allocateKvCache(model.kvCacheSpec(seqs.blocksNeeded(), BLOCK))) {
-                gpu.setAttentionPrefetch(0);
-                sb.append(String.format(Locale.ROOT, " batch %d no attention L2 prefetch %.3f;", bs,
-                        graphSteps(bs, seqs, kv, steps, true, "no attention prefetch")));
-                gpu.setAttentionPrefetch(rows);
-                sb.append(String.format(Locale.ROOT, " batch %d attention L2 prefetch %d rows (default) %.3f;", bs,
-                        rows, graphSteps(bs, seqs, kv, steps, true, "attention prefetch")));
+                for (boolean on : new boolean[] {false, true}) {
+                    set.accept(on);
+                    String label = on ? onLabel : offLabel;
+                    sb.append(String.format(Locale.ROOT, " batch %d %s %.3f;", bs, label,
+                            graphSteps(bs, seqs, kv, steps, true, label)));
+                }
             } finally {
-                gpu.setAttentionPrefetch(rows);
+                set.accept(restore);
             }
         }
         return sb.toString();

@@ -149,9 +149,49 @@ final class ProfilingBackend implements Backend {
         int s = begin();
         gpu.matmul(out, x, w);
         if (on) {
-            String name = matmulNames.getOrDefault(w.rows() + "x" + w.cols(), w.rows() + "x" + w.cols());
-            end(s, "matmul " + name);
+            end(s, "matmul " + matmulName(w));
         }
+    }
+
+    // the norm / residual-add fusions: unfused (-Djlight.cuda.fuseNorm=false), Backend's
+    // compositions through this wrapper, so each op is timed on its own (as ropeAndWriteKv)
+
+    @Override
+    public void matmulAddResidual(Tensor residual, Tensor delta, Tensor x, Tensor w) {
+        if (!gpu.fuseNorm()) {
+            Backend.super.matmulAddResidual(residual, delta, x, w);
+            return;
+        }
+        int s = begin();
+        gpu.matmulAddResidual(residual, delta, x, w);
+        end(s, "matmul " + matmulName(w) + " + residual add");
+    }
+
+    @Override
+    public void rmsNormMatmul(Tensor out, Tensor normed, Tensor residual, Tensor normWeight, float eps, Tensor w) {
+        if (!gpu.fuseNorm()) {
+            Backend.super.rmsNormMatmul(out, normed, residual, normWeight, eps, w);
+            return;
+        }
+        int s = begin();
+        gpu.rmsNormMatmul(out, normed, residual, normWeight, eps, w);
+        end(s, "rmsNorm + matmul " + matmulName(w));
+    }
+
+    @Override
+    public void rmsNormMatmulSiluMul(Tensor out, Tensor gu, Tensor normed, Tensor residual, Tensor normWeight,
+                                     float eps, Tensor gateUp) {
+        if (!gpu.fuseNorm()) {
+            Backend.super.rmsNormMatmulSiluMul(out, gu, normed, residual, normWeight, eps, gateUp);
+            return;
+        }
+        int s = begin();
+        gpu.rmsNormMatmulSiluMul(out, gu, normed, residual, normWeight, eps, gateUp);
+        end(s, "rmsNorm + matmul gate_up_proj + siluMul");
+    }
+
+    private String matmulName(Tensor w) {
+        return matmulNames.getOrDefault(w.rows() + "x" + w.cols(), w.rows() + "x" + w.cols());
     }
 
     @Override

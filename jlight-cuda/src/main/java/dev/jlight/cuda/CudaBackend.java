@@ -137,10 +137,21 @@ public final class CudaBackend implements Backend {
     /** gemv_swiglu_bf16 for matmulSiluMul at T <= 8 unless -Djlight.cuda.fuseSwiGlu=false. */
     private boolean fuseSwiGlu = !"false".equals(System.getProperty("jlight.cuda.fuseSwiGlu"));
     /**
-     * gemv_norm_* / gemv_add_bf16 for rmsNormMatmul(SiluMul) / matmulAddResidual where the GEMV
-     * runs, unless -Djlight.cuda.fuseNorm=false (then Backend's compositions: rmsNorm, add).
+     * gemv_add_bf16 for matmulAddResidual where the GEMV runs (the residual add in the GEMV's
+     * epilogue), unless -Djlight.cuda.fuseResidualAdd=false (then Backend's composition: matmul,
+     * add). On the H100 at batch 8: 6.438 ms with against 6.509 ms without
+     * (docs/results/2026-11-26-s4-run7-bench-gptfast).
      */
-    private boolean fuseNorm = !"false".equals(System.getProperty("jlight.cuda.fuseNorm"));
+    private boolean fuseResidualAdd = !"false".equals(System.getProperty("jlight.cuda.fuseResidualAdd"));
+    /**
+     * gemv_norm_* for rmsNormMatmul(SiluMul) (the RMSNorm in the GEMV's prologue) only with
+     * -Djlight.cuda.fuseNorm=true: measured on the H100 it bought nothing at batch 1 (6.010 against
+     * 6.022 ms with neither fused) and cost 2.8 % at batch 4 (6.325
+     * against 6.153 ms, docs/results/2026-11-26-s4-run7-bench-gptfast): every block's prologue
+     * (the T rows read, reduced and normed before its first weight load) costs more than the
+     * launch it saves. Off, rmsNormMatmul is Backend's composition: rmsNorm, then the GEMV.
+     */
+    private boolean fuseNorm = "true".equals(System.getProperty("jlight.cuda.fuseNorm"));
     /**
      * Blocks per SM of the gemv_norm_* grid, each taking several row tiles after one norm prologue
      * (0: one block per tile, the plain GEMV's grid); 2 = the blocks one SM holds at once
@@ -838,7 +849,7 @@ public final class CudaBackend implements Backend {
         if (ww.cols() != k || r.rows() != t || r.cols() != n) {
             throw shapeError("matmulAddResidual", "residual " + r + " += x " + xx + " · wᵀ " + ww);
         }
-        if (fuseNorm && t > 0 && n > 0 && gemvApplies(r, xx, ww)
+        if (fuseResidualAdd && t > 0 && n > 0 && gemvApplies(r, xx, ww)
                 && Boolean.TRUE.equals(gemvChoiceKnown(t, n, k, DType.BF16))) {
             launch("gemv_add_bf16", gemvBlocks(n, GEMV_ROWS_PER_BLOCK), 1, GEMV_THREADS, 0,
                     () -> "matmulAddResidual(T=" + t + ",N=" + n + ",K=" + k + ")", r.ptr(), xx.ptr(), ww.ptr(),
@@ -918,8 +929,13 @@ public final class CudaBackend implements Backend {
         return (int) Math.min(Integer.MAX_VALUE, t * (((k + 63) & ~63L) + 32) * 2);
     }
 
-    /** What a launch gets without opting in to more (cuFuncSetAttribute): T = 5 at K = 4096, 2 at 8192. */
-    static final int GEMV_NORM_SMEM_MAX = 48 << 10;
+    /**
+     * Dynamic shared memory gemv_norm_* may ask for: a launch gets 48 KiB in all without opting in
+     * to more (cuFuncSetAttribute), and the kernels' static arrays take 9,248 bytes of it (ptxas
+     * -v, sm_90a); 38 KiB leaves room for them: T = 4 at K = 4096, 2 at 8192. (41,280 dynamic
+     * bytes, T = 5 at K = 4096, failed to launch on the H100: docs/results/2026-11-26-s4-run6-tests.)
+     */
+    static final int GEMV_NORM_SMEM_MAX = 38 << 10;
 
     private static int gemvBlocks(long rows, int perBlock) {
         return (int) ((rows + perBlock - 1) / perBlock);
@@ -1266,13 +1282,22 @@ public final class CudaBackend implements Backend {
         this.fuseRopeKv = fuse;
     }
 
-    /** Benchmarks compare the norm and residual add inside the GEMVs with the separate kernels. */
+    /** Benchmarks compare the RMSNorm inside the GEMVs' prologue with the separate norm kernel. */
     public void setFuseNorm(boolean fuse) {
         this.fuseNorm = fuse;
     }
 
     public boolean fuseNorm() {
         return fuseNorm;
+    }
+
+    /** Benchmarks compare the residual add in the GEMVs' epilogue with a separate add. */
+    public void setFuseResidualAdd(boolean fuse) {
+        this.fuseResidualAdd = fuse;
+    }
+
+    public boolean fuseResidualAdd() {
+        return fuseResidualAdd;
     }
 
     /** See normGemvBlocksPerSm: 0 gives gemv_norm_* one block per row tile. */

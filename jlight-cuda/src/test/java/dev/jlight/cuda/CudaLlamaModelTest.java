@@ -106,9 +106,11 @@ class CudaLlamaModelTest {
                     tokens[s] = r.ints(1 + 4 * s, 0, config.vocabSize()).toArray();
                 }
                 for (int step = 0; step < 4; step++) {
-                    gpu.setFuseNorm(true);
+                    gpu.setFuseNorm(true);            // the norm prologue is off by default
+                    gpu.setFuseResidualAdd(true);
                     float[] fused = m.forward(fb.next(tokens), fk);
                     gpu.setFuseNorm(false);
+                    gpu.setFuseResidualAdd(false);
                     float[] apart = m.forward(ub.next(tokens), uk);
                     assertArrayEquals(apart, fused, "step " + step);
                     for (int s = 0; s < numSeqs; s++) {

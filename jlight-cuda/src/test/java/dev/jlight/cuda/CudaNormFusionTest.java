@@ -21,8 +21,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The residual-stream ops (matmulAddResidual, rmsNormMatmul, rmsNormMatmulSiluMul) on the GPU:
  * against the CPU backend (NMSE, as CudaOpsTest), and fused (gemv_add_bf16, gemv_norm_bf16,
- * gemv_norm_swiglu_bf16 at T <= 8, the GEMV forced on) against the same op with
- * setFuseNorm(false) (rmsNorm / add kernels beside the GEMV), bit for bit, the norm GEMVs with
+ * gemv_norm_swiglu_bf16 at T <= 8, the GEMV forced on; both fusions switched on here, whatever
+ * their defaults) against the same op with both off (rmsNorm / add kernels beside the GEMV), bit for bit, the norm GEMVs with
  * grids of several row tiles per block (the default) and of one tile per block. Shapes cover
  * rms_norm_bf16's blocks of 128, 256 and 512 threads, odd N, K not a multiple of 32, strided
  * residuals, T where the normed rows no longer fit the GEMV's shared memory (the pair runs) and
@@ -38,6 +38,13 @@ class CudaNormFusionTest {
         gpu = GpuHarness.openGpu(4L << 30);
         cpu = GpuHarness.cpuTwin();
         gpu.setGemvMode(CudaBackend.GemvMode.ON);
+        fused(true);
+    }
+
+    /** Both fusions on or off: the norm prologue is off by default (CudaBackend.fuseNorm), so tests set it. */
+    private static void fused(boolean on) {
+        gpu.setFuseNorm(on);
+        gpu.setFuseResidualAdd(on);
     }
 
     @AfterAll
@@ -47,7 +54,7 @@ class CudaNormFusionTest {
 
     @AfterEach
     void restore() {
-        gpu.setFuseNorm(true);
+        fused(true);
         gpu.setNormGemvBlocksPerSm(2);
         gpu.setGemvMode(CudaBackend.GemvMode.ON);
     }
@@ -81,7 +88,7 @@ class CudaNormFusionTest {
         assertBitsEqual(h, name, apart.g(), fused.g());
     }
 
-    /** T, N (or I), K, strided residual; [6, 4096] and [3, 8192] no longer fit the shared rows. */
+    /** T, N (or I), K, strided residual; [5, 4096] and [3, 8192] no longer fit the shared rows (the pair runs). */
     static Stream<Arguments> normShapes() {
         return Stream.of(Arguments.of(1, 6144, 4096, false), Arguments.of(2, 1000, 1032, true),
                 Arguments.of(5, 4096, 4096, false), Arguments.of(6, 4096, 4096, false),
@@ -158,11 +165,11 @@ class CudaNormFusionTest {
     }
 
     private static void unfused(Runnable op) {
-        gpu.setFuseNorm(false);
+        fused(false);
         try {
             op.run();
         } finally {
-            gpu.setFuseNorm(true);
+            fused(true);
         }
     }
 

@@ -137,10 +137,11 @@ public final class LlamaDecodeBench {
         emit("- commit: " + commit + "; command: `" + command + "`");
         emit(String.format(Locale.ROOT, "- model: %s shape (%d layers, hidden %d, %d/%d heads, vocab %d), random bf16"
                         + " weights (%.2f GB); block size %d; attention %s, GEMV %s, fused rope+writeKv %s,"
-                + " norm and residual add in the GEMVs %s (%d blocks per SM), programmatic dependent launch %s",
+                + " residual add in the GEMVs %s, norm in the GEMVs %s (%d blocks per SM), programmatic dependent"
+                + " launch %s",
                 modelDir.getFileName(), config.numLayers(), h, config.numHeads(), config.numKvHeads(),
                 config.vocabSize(), weightGb, BLOCK, gpu.attentionKernel(), gpu.gemvMode(), gpu.fuseRopeKv(),
-                gpu.fuseNorm(), gpu.normGemvBlocksPerSm(), gpu.programmaticLaunch()));
+                gpu.fuseResidualAdd(), gpu.fuseNorm(), gpu.normGemvBlocksPerSm(), gpu.programmaticLaunch()));
     }
 
     private void nameMatmuls() {
@@ -536,20 +537,16 @@ public final class LlamaDecodeBench {
     }
 
     /**
-     * The RMSNorms and residual adds inside the GEMVs (gemv_norm_*, gemv_add_bf16) against the
-     * separate norm kernels, at batch 1 and 4 (both fused at Llama-3.1-8B) and 8 (the normed rows
-     * no longer fit the GEMV's shared memory: only the adds are fused); and at batch 1 the fused
-     * norm GEMVs' grid of one block per tile against the default few blocks per SM.
+     * The residual adds in the GEMVs' epilogue (gemv_add_bf16) against separate adds, at batch 1
+     * and 8; and the RMSNorm in the GEMVs' prologue (gemv_norm_*, off by default: see
+     * CudaBackend.fuseNorm) against the separate norm kernel at batch 1 and 4 (at 8 the normed rows
+     * no longer fit the GEMV's shared memory).
      */
     private String normVariants(int promptLen, int steps) {
-        int perSm = gpu.normGemvBlocksPerSm();
-        String fused = "norm fused into GEMV (" + perSm + " blocks per SM)";
-        String variants = offThenOn(new int[] {1, 4, 8}, promptLen, steps, gpu::setFuseNorm, gpu.fuseNorm(),
-                "norm not fused into GEMV", fused);
-        // the fused norm GEMVs' grid: one block per row tile (each block norms the rows) vs the default
-        return variants + offThenOn(new int[] {1}, promptLen, steps,
-                on -> gpu.setNormGemvBlocksPerSm(on ? perSm : 0), true, "norm fused, one block per GEMV tile",
-                fused);
+        String adds = offThenOn(new int[] {1, 8}, promptLen, steps, gpu::setFuseResidualAdd, gpu.fuseResidualAdd(),
+                "residual add apart from GEMV", "residual add in GEMV");
+        return adds + offThenOn(new int[] {1, 4}, promptLen, steps, gpu::setFuseNorm, gpu.fuseNorm(),
+                "norm apart from GEMV", "norm in GEMV (" + gpu.normGemvBlocksPerSm() + " blocks per SM)");
     }
 
     /** The decode attention's L2 prefetch of its split's first K/V rows before its PDL wait, off vs on. */

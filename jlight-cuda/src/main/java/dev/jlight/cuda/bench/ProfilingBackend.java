@@ -153,12 +153,12 @@ final class ProfilingBackend implements Backend {
         }
     }
 
-    // the norm / residual-add fusions: unfused (-Djlight.cuda.fuseNorm=false), Backend's
+    // the norm / residual-add fusions: unfused (CudaBackend.fuseNorm / fuseResidualAdd off), Backend's
     // compositions through this wrapper, so each op is timed on its own (as ropeAndWriteKv)
 
     @Override
     public void matmulAddResidual(Tensor residual, Tensor delta, Tensor x, Tensor w) {
-        if (!gpu.fuseNorm()) {
+        if (!gpu.fuseResidualAdd()) {
             Backend.super.matmulAddResidual(residual, delta, x, w);
             return;
         }

@@ -157,17 +157,11 @@ public final class CudaGraphRunner implements Model {
         }
         ForwardBatch withRows = batch.previousRows() != null ? batch
                 : new ForwardBatch(batch.tokenIds(), batch.positions(), batch.attention(), batch.logitRows(),
-                        noPreviousRows(batch.numTokens()));
+                        ForwardBatch.noPreviousRows(batch.numTokens()));
         PendingIds ids = step(withRows, cache, Kind.LAUNCHED,
                 (b, size) -> model.launchSampled(b, cache, size == 0 ? sampling : padSampling(sampling, size)));
         int want = batch.logitRows().length;
         return () -> trimmed(ids.await(), want);
-    }
-
-    private static int[] noPreviousRows(int n) {
-        int[] rows = new int[n];
-        Arrays.fill(rows, -1);
-        return rows;
     }
 
     private static int[] trimmed(int[] ids, int want) {

@@ -50,7 +50,7 @@ public final class BatchBuilder {
                 int pos = seq.numComputedBefore() + i;
                 tokenIds[t] = seq.tokenIds()[i];
                 if (tokenIds[t] == ScheduledSeq.PLACEHOLDER) {
-                    previousRows = previousRows != null ? previousRows : filled(numTokens);
+                    previousRows = previousRows != null ? previousRows : ForwardBatch.noPreviousRows(numTokens);
                     previousRows[t] = previousRow.applyAsInt(seq.seqId());
                     if (previousRows[t] < 0) {
                         throw new IllegalStateException("sequence " + seq.seqId() + ": token " + pos
@@ -70,11 +70,5 @@ public final class BatchBuilder {
         queryStart[numSeqs] = t;
         AttentionMetadata meta = new AttentionMetadata(queryStart, seqLens, tables, slots, blockSize);
         return new ForwardBatch(tokenIds, positions, meta, logitRows, previousRows);
-    }
-
-    private static int[] filled(int n) {
-        int[] a = new int[n];
-        java.util.Arrays.fill(a, -1);
-        return a;
     }
 }

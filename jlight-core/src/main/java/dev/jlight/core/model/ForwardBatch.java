@@ -45,6 +45,13 @@ public record ForwardBatch(int[] tokenIds, int[] positions, AttentionMetadata at
         this(tokenIds, positions, attention, logitRows, null);
     }
 
+    /** previousRows for {@code numTokens} tokens none of which takes a previous pick (all -1). */
+    public static int[] noPreviousRows(int numTokens) {
+        int[] rows = new int[numTokens];
+        java.util.Arrays.fill(rows, -1);
+        return rows;
+    }
+
     /** Whether some token id is the previous step's pick (see {@code previousRows}). */
     public boolean takesPreviousIds() {
         if (previousRows == null) {
